@@ -1,0 +1,36 @@
+"""The one user-facing error type and the outcomes it maps to exit statuses."""
+
+# Outcome name -> exit status, from sysexits.h so that systemd and scripts can tell
+# the kinds of failure apart without parsing text.
+EXIT_STATUS = {
+    "ok": 0,
+    "config": 78,       # EX_CONFIG
+    "auth": 77,         # EX_NOPERM
+    "unavailable": 69,  # EX_UNAVAILABLE
+    "timeout": 75,      # EX_TEMPFAIL
+    "protocol": 76,     # EX_PROTOCOL
+    "bug": 70,          # EX_SOFTWARE
+}
+
+
+class CronError(Exception):
+    """A failure the administrator can act on.
+
+    Args:
+        outcome: one of the keys of EXIT_STATUS other than "ok".
+        message: one line saying what went wrong and what to do; never the secret.
+        http_status: the HTTP status of the last reply, if any.
+    """
+
+    def __init__(self, outcome, message, http_status=None):
+        if outcome not in EXIT_STATUS or outcome == "ok":
+            raise ValueError(f"not a failure outcome: {outcome!r}")
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+        self.http_status = http_status
+
+    @property
+    def exit_status(self):
+        """The process exit status for this outcome."""
+        return EXIT_STATUS[self.outcome]
