@@ -20,17 +20,34 @@ class CronError(Exception):
         outcome: one of the keys of EXIT_STATUS other than "ok".
         message: one line saying what went wrong and what to do; never the secret.
         http_status: the HTTP status of the last reply, if any.
+        details: the individual problems behind the message, for reports that list
+            them one per line (`ticketing-cron check`).
     """
 
-    def __init__(self, outcome, message, http_status=None):
+    def __init__(self, outcome, message, http_status=None, details=()):
         if outcome not in EXIT_STATUS or outcome == "ok":
             raise ValueError(f"not a failure outcome: {outcome!r}")
         super().__init__(message)
         self.outcome = outcome
         self.message = message
         self.http_status = http_status
+        self.details = tuple(details) or (message,)
 
     @property
     def exit_status(self):
         """The process exit status for this outcome."""
         return EXIT_STATUS[self.outcome]
+
+
+class Interrupted(BaseException):
+    """Raised from a signal handler: the run's deadline passed, or SIGTERM arrived.
+
+    A BaseException so that no library's ``except Exception`` can swallow it.
+
+    Args:
+        message: one line for the summary record.
+    """
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message

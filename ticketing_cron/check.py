@@ -1,0 +1,42 @@
+"""`ticketing-cron check`: validate config and secret together, call nothing."""
+
+import os
+
+from ticketing_cron.config import load_config
+from ticketing_cron.errors import EXIT_STATUS, CronError
+from ticketing_cron.secret import read_secret, secret_path
+
+
+def check(config_path, out, err, environ=os.environ):
+    """Report every problem with the config and the secret.
+
+    Args:
+        config_path: the TOML file.
+        out, err: text streams for the good news and for the problems.
+        environ: the process environment (for $CREDENTIALS_DIRECTORY).
+    Returns:
+        0 when both are usable, 78 (config) otherwise.
+    """
+    problems = []
+    try:
+        config = load_config(config_path)
+    except CronError as e:
+        problems.extend(e.details)
+    else:
+        jobs = ", ".join(f"{j.name} -> {config.api.base_url}{j.path}"
+                         for j in config.jobs.values()) or "none"
+        out.write(f"config {config_path}: ok (jobs: {jobs}; deadline "
+                  f"{config.api.deadline:g} s)\n")
+    try:
+        secret = read_secret(environ)
+    except CronError as e:
+        problems.append(e.message)
+    else:
+        out.write(f"secret {secret_path(environ)}: ok ({len(secret)} characters)\n")
+    for problem in problems:
+        err.write(f"ticketing-cron: {problem}\n")
+    if problems:
+        err.write(f"ticketing-cron: {len(problems)} problem{'s' if len(problems) > 1 else ''}; "
+                  f"fix and run `ticketing-cron check` again\n")
+        return EXIT_STATUS["config"]
+    return 0

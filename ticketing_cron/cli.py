@@ -1,0 +1,89 @@
+"""The ticketing-cron command line: argument parsing and exit statuses."""
+
+import argparse
+import os
+import sys
+
+from ticketing_cron import __version__
+from ticketing_cron.config import DEFAULT_CONFIG_PATH, DEFAULT_JOB
+from ticketing_cron.errors import EXIT_STATUS, CronError
+from ticketing_cron.log import Log
+
+DESCRIPTION = """\
+Call a ticketing web app's cron endpoints, once per run. A systemd timer
+(ticketing-cron.timer) starts `ticketing-cron run` every minute; you can run the
+same thing by hand.
+
+Set api.base_url in the config file and put the app's CRON_SECRET in
+/etc/ticketing-cron/cron-secret; then `ticketing-cron check`."""
+
+EPILOG = """\
+exit statuses:
+  0   ok: the app answered 2xx with "success": true
+  78  config: bad or missing config or secret, plain http to a remote host, a redirect
+  77  auth: the app rejected the secret (HTTP 401/403)
+  69  unavailable: refused, DNS, TLS, or 5xx/429 still failing after retries
+  75  timeout: the run's deadline (api.deadline) passed, or SIGTERM
+  76  protocol: the reply is not JSON, too big, not "success": true, or another 4xx
+  70  bug: an unexpected error (run with -v for the traceback)
+  2   the command line itself is wrong
+
+examples:
+  ticketing-cron check                 validate config and secret, call nothing
+  ticketing-cron -v run                one SLA check now, with debug detail
+  journalctl -u ticketing-cron -n 20   what the timer's runs said"""
+
+
+def build_parser():
+    """The argparse parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="ticketing-cron", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ticketing-cron {__version__}")
+    parser.add_argument("--config", metavar="PATH", default=DEFAULT_CONFIG_PATH,
+                        help=f"the config file (default: {DEFAULT_CONFIG_PATH})")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print debug detail: each attempt, and the record's fields")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    run = commands.add_parser("run", help="call one job's endpoint once and report",
+                              description="Call one job's endpoint once, judge the reply, "
+                              "write one summary record, exit with its status.")
+    run.add_argument("job", nargs="?", default=DEFAULT_JOB, metavar="JOB",
+                     help=f"a [jobs.NAME] table of the config (default: {DEFAULT_JOB})")
+    commands.add_parser("check", help="validate the config and the secret; call nothing",
+                        description="Validate the config file and the secret without "
+                        "calling the API. Lists every problem; exit 0 or 78.")
+    notify = commands.add_parser(
+        "notify-failure", help="report a failed unit (run by ticketing-cron-failure@.service)",
+        description="Report that UNIT failed, from systemd's $MONITOR_* variables. "
+        "Run by ticketing-cron-failure@.service through OnFailure=.")
+    notify.add_argument("unit", metavar="UNIT", help="the failed unit, e.g. ticketing-cron.service")
+    return parser
+
+
+def main(argv=None):
+    """Run the command line.
+
+    Args:
+        argv: the arguments (default: sys.argv[1:]).
+    Returns:
+        The exit status.
+    """
+    args = build_parser().parse_args(argv)
+    log = Log(verbose=args.verbose)
+    try:
+        if args.command == "run":
+            from ticketing_cron.runner import run_job
+            return run_job(args.config, args.job, log)
+        if args.command == "check":
+            from ticketing_cron.check import check
+            return check(args.config, sys.stdout, sys.stderr)
+        from ticketing_cron.notify import notify_failure
+        return notify_failure(args.unit, log, os.environ)
+    except CronError as e:
+        log.record(e.message, "err", {})
+        return e.exit_status
+    except KeyboardInterrupt:
+        log.record("interrupted", "err", {})
+        return 130

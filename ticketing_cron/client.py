@@ -1,0 +1,266 @@
+"""One authenticated POST to the app, retried while the failure is transient.
+
+Written against the API that urllib3 1.26 (Debian 12) and 2.x share: no redirects are
+followed and urllib3's own retries are off, because the retry loop here must respect
+the run's deadline and Retry-After, which urllib3's Retry cannot combine.
+"""
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+import urllib3
+
+from ticketing_cron import __version__
+from ticketing_cron.errors import CronError
+
+MAX_REPLY_BYTES = 1024 * 1024
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 16.0
+READ_CHUNK = 64 * 1024
+USER_AGENT = f"ticketing-cron/{__version__}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The final HTTP reply of a run.
+
+    status: HTTP status; body: at most MAX_REPLY_BYTES of it; location, content_type
+    and retry_after: those headers or None; attempts: how many requests were made.
+    """
+
+    status: int
+    body: bytes
+    attempts: int
+    location: str = None
+    content_type: str = None
+    retry_after: str = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to send: the URL, the secret, an id the server can log, and time limits."""
+
+    url: str
+    secret: str
+    request_id: str
+    connect_timeout: float
+    read_timeout: float
+    ca_file: str = None
+
+
+def make_pool(request):
+    """A PoolManager that verifies TLS (against ca_file if given) and never redirects."""
+    kwargs = {"cert_reqs": "CERT_REQUIRED", "retries": False}
+    if request.ca_file:
+        kwargs["ca_certs"] = request.ca_file
+    return urllib3.PoolManager(num_pools=1, maxsize=1, **kwargs)
+
+
+def headers_for(request):
+    """The request headers, the secret among them."""
+    return {
+        "x-cron-secret": request.secret,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Request-ID": request.request_id,
+    }
+
+
+def post(request, deadline_at, log, on_attempt=None, clock=time.monotonic,
+         sleep=time.sleep, rng=random.random, wall_clock=time.time):
+    """POST ``{}`` to request.url, retrying transient failures until deadline_at.
+
+    Args:
+        request: a Request.
+        deadline_at: clock() value after which no attempt starts and no wait ends.
+        log: a Log for per-attempt debug lines.
+        on_attempt: called with the attempt number as each attempt starts.
+        clock, sleep, rng, wall_clock: time and randomness, replaceable in tests.
+    Returns:
+        Reply: the last reply, which may still be a retryable status if time ran out.
+    Raises:
+        CronError("unavailable") when no reply could be had (refused, DNS, TLS...),
+        CronError("timeout") when the deadline left no time for a first attempt,
+        CronError("protocol") when the reply is over MAX_REPLY_BYTES.
+    """
+    pool = make_pool(request)
+    headers = headers_for(request)
+    attempt = 0
+    try:
+        while True:
+            attempt += 1
+            remaining = deadline_at - clock()
+            if remaining <= 0:
+                raise CronError("timeout", f"the run's deadline passed before attempt "
+                                f"{attempt} could start")
+            if on_attempt:
+                on_attempt(attempt)
+            started = clock()
+            try:
+                reply = send_once(pool, request, headers, remaining, attempt)
+            except RetryableError as e:
+                failure, retry_after, reply = e.message, None, None
+            else:
+                if reply.status not in RETRY_STATUSES:
+                    log.debug(f"attempt {attempt}: HTTP {reply.status} in "
+                              f"{ms(clock() - started)} ms")
+                    return reply
+                failure = f"HTTP {reply.status}"
+                retry_after = parse_retry_after(reply.retry_after, wall_clock)
+            wait = retry_after if retry_after is not None else backoff(attempt, rng)
+            remaining = deadline_at - clock()
+            if wait >= remaining:
+                log.debug(f"attempt {attempt}: {failure}; no retry: waiting {wait:.1f} s "
+                          f"would pass the deadline ({remaining:.1f} s left)")
+                return give_up(failure, reply, attempt)
+            log.debug(f"attempt {attempt}: {failure} after {ms(clock() - started)} ms; "
+                      f"retrying in {wait:.1f} s")
+            sleep(wait)
+    finally:
+        pool.clear()
+
+
+class RetryableError(Exception):
+    """A transient transport failure (connection refused, reset, timed out)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def give_up(failure, reply, attempts):
+    """End the retry loop: return the last reply, or raise for a transport failure."""
+    if reply is not None:
+        return reply
+    raise CronError("unavailable", f"{failure} (gave up after {attempts} "
+                    f"attempt{'s' if attempts != 1 else ''}: the next retry would pass "
+                    f"the run's deadline)")
+
+
+def send_once(pool, request, headers, remaining, attempt):
+    """Make one request and read at most MAX_REPLY_BYTES of the reply.
+
+    Returns:
+        Reply.
+    Raises:
+        RetryableError for connection failures worth retrying; CronError otherwise,
+        with outcome "timeout" when a time limit cut short by the deadline ran out.
+    """
+    timeout = urllib3.Timeout(connect=min(request.connect_timeout, remaining),
+                              read=min(request.read_timeout, remaining))
+    try:
+        response = pool.urlopen("POST", request.url, body=b"{}", headers=headers,
+                                redirect=False, retries=False, timeout=timeout,
+                                preload_content=False)
+    except urllib3.exceptions.SSLError as e:
+        raise CronError("unavailable", f"TLS failed for {host_of(request.url)}: "
+                        f"{reason(e)}; if the app uses a private CA, set api.ca_file") from None
+    except urllib3.exceptions.ConnectTimeoutError:
+        raise timed_out(f"connecting to {host_of(request.url)} timed out after "
+                        f"{timeout.connect_timeout:g} s",
+                        timeout.connect_timeout < request.connect_timeout) from None
+    except urllib3.exceptions.NewConnectionError as e:
+        raise RetryableError(f"cannot connect to {host_of(request.url)}: {reason(e)}") from None
+    except urllib3.exceptions.ReadTimeoutError:
+        raise timed_out(f"no reply from {host_of(request.url)} within "
+                        f"{timeout.read_timeout:g} s",
+                        timeout.read_timeout < request.read_timeout) from None
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError) as e:
+        raise RetryableError(f"connection to {host_of(request.url)} failed: "
+                             f"{reason(e)}") from None
+    except urllib3.exceptions.HTTPError as e:
+        raise CronError("unavailable", f"request to {host_of(request.url)} failed: "
+                        f"{reason(e)}") from None
+    try:
+        body = read_capped(response, request, timeout.read_timeout)
+    finally:
+        response.release_conn()
+    return Reply(status=response.status, body=body, attempts=attempt,
+                 location=response.headers.get("Location"),
+                 content_type=response.headers.get("Content-Type"),
+                 retry_after=response.headers.get("Retry-After"))
+
+
+def timed_out(message, cut_by_deadline):
+    """A retryable error for a timeout, or CronError("timeout") if the deadline set it."""
+    if cut_by_deadline:
+        return CronError("timeout", f"{message}: the run's deadline passed")
+    return RetryableError(message)
+
+
+def read_capped(response, request, read_timeout):
+    """Read the body, refusing more than MAX_REPLY_BYTES without buffering it.
+
+    Raises:
+        CronError("protocol") for an oversized reply; RetryableError if the
+        connection breaks mid-body.
+    """
+    length = response.headers.get("Content-Length")
+    if length and length.strip().isdigit() and int(length) > MAX_REPLY_BYTES:
+        raise CronError("protocol", f"the reply is {int(length)} bytes, over the "
+                        f"{MAX_REPLY_BYTES} byte limit (HTTP {response.status}); is "
+                        f"{request.url} the cron endpoint?", http_status=response.status)
+    chunks, size = [], 0
+    try:
+        while True:
+            chunk = response.read(READ_CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise CronError("protocol", f"the reply is over the {MAX_REPLY_BYTES} byte "
+                                f"limit (HTTP {response.status}); is {request.url} the cron "
+                                f"endpoint?", http_status=response.status)
+            chunks.append(chunk)
+    except urllib3.exceptions.ReadTimeoutError:
+        raise timed_out(f"the reply from {host_of(request.url)} stalled for "
+                        f"{read_timeout:g} s", read_timeout < request.read_timeout) from None
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as e:
+        raise RetryableError(f"the reply from {host_of(request.url)} broke off: "
+                             f"{reason(e)}") from None
+
+
+def backoff(attempt, rng):
+    """Seconds to wait after failed attempt N: exponential, capped, half of it jittered."""
+    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+    return delay / 2 + rng() * delay / 2
+
+
+def parse_retry_after(value, wall_clock=time.time):
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - wall_clock())
+
+
+def host_of(url):
+    """scheme://host:port of a URL, for messages (never carries a secret)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def reason(exc):
+    """The innermost, most specific text of a urllib3 exception, on one line."""
+    text = str(getattr(exc, "reason", None) or exc)
+    # urllib3 prefixes "<urllib3.connection.HTTPConnection object at 0x...>: "; keep the cause.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return " ".join(text.split())[:300]
+
+
+def ms(seconds):
+    """Whole milliseconds."""
+    return int(round(seconds * 1000))

@@ -1,0 +1,358 @@
+"""Load and validate /etc/ticketing-cron/config.toml.
+
+Every problem in the file is collected in one pass, each with its key path, so that
+an administrator fixes the file once instead of once per run.
+"""
+
+import difflib
+import ipaddress
+import math
+import sys
+import urllib.parse
+from dataclasses import dataclass, field
+
+from ticketing_cron.errors import CronError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Debian 12 has Python 3.11
+    import tomli as tomllib
+
+DEFAULT_CONFIG_PATH = "/etc/ticketing-cron/config.toml"
+DEFAULT_JOB = "sla-check"
+TIMER_PERIOD_S = 60
+# The service's TimeoutStartSec= is 58 s; the run's deadline must leave time to start
+# Python and write the record before systemd kills the run.
+MAX_DEADLINE_S = 55
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "invalid")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The [api] table: where and how to reach the app."""
+
+    base_url: str
+    ca_file: str = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    deadline: float = 50.0
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """One [jobs.NAME] table: the endpoint a job POSTs to."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """The [alerts] table: who hears about failures and how often."""
+
+    email_to: tuple = ()
+    webhook_url: str = None
+    alert_after: int = 1
+    repeat_interval_s: int = 3600
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    path: str
+    api: ApiConfig
+    jobs: dict
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+
+
+def load_config(path=DEFAULT_CONFIG_PATH):
+    """Read and validate the configuration file.
+
+    Args:
+        path: the TOML file to read.
+    Returns:
+        Config.
+    Raises:
+        CronError("config") naming the file and every problem found in it.
+    """
+    data = read_toml(path)
+    problems = []
+    config = validate(data, path, problems)
+    if problems:
+        raise CronError("config", describe_problems(path, problems),
+                        details=[f"{path}: {p}" for p in problems])
+    return config
+
+
+def read_toml(path):
+    """Parse a TOML file into a dict.
+
+    Raises:
+        CronError("config") for a missing, unreadable or malformed file, naming the line.
+    """
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise CronError("config", f"{path}: no such file; copy the example from "
+                        "/usr/share/doc/ticketing-cron/ or pass --config PATH") from None
+    except IsADirectoryError:
+        raise CronError("config", f"{path}: is a directory, not a config file") from None
+    except PermissionError:
+        raise CronError("config", f"{path}: permission denied; run as root or fix the "
+                        "file's mode") from None
+    except OSError as e:
+        raise CronError("config", f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise CronError("config", f"{path}: not valid UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CronError("config", f"{path}: not valid TOML: {e}") from None
+
+
+def describe_problems(path, problems):
+    """Join problems into one line: "PATH: N problems: (1) ...; (2) ..."."""
+    if len(problems) == 1:
+        return f"{path}: {problems[0]}"
+    listed = " ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    return f"{path}: {len(problems)} problems: {listed}"
+
+
+def validate(data, path, problems):
+    """Turn parsed TOML into a Config, appending each problem found to ``problems``.
+
+    Returns:
+        Config, meaningful only when ``problems`` stayed empty.
+    """
+    check_keys(data, "", {"api", "jobs", "alerts"}, problems)
+    api = validate_api(table(data, "api", problems), problems)
+    jobs = validate_jobs(table(data, "jobs", problems, default={
+        DEFAULT_JOB: {"path": "/api/cron/sla-check"}}), problems)
+    alerts = validate_alerts(table(data, "alerts", problems, default={}), problems)
+    return Config(path=path, api=api, jobs=jobs, alerts=alerts)
+
+
+def table(data, key, problems, default=None, prefix=""):
+    """Return data[key] if it is a table; record a problem and return {} otherwise."""
+    name = prefix + key
+    if key not in data:
+        if default is None:
+            problems.append(f"[{name}]: missing table")
+            return {}
+        return default
+    value = data[key]
+    if not isinstance(value, dict):
+        problems.append(f"{name}: must be a table ([{name}]), not {type_name(value)}")
+        return {}
+    return value
+
+
+def check_keys(data, prefix, allowed, problems):
+    """Record every key of ``data`` not in ``allowed``, with a suggestion if one is close."""
+    for key in data:
+        if key not in allowed:
+            near = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else \
+                f"; known keys: {', '.join(sorted(allowed))}"
+            problems.append(f"{prefix}{key}: unknown key{hint}")
+
+
+def type_name(value):
+    """A TOML-ish name for a Python value's type, for messages."""
+    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def get_number(tbl, key, prefix, default, problems, low, high):
+    """Read a positive number of seconds in [low, high]; record a problem otherwise."""
+    if key not in tbl:
+        return default
+    value = tbl[key]
+    name = prefix + key
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        problems.append(f"{name}: must be a number of seconds, not {type_name(value)}")
+        return default
+    if not low < value <= high:
+        problems.append(f"{name}: must be more than {low:g} and at most {high:g} seconds, "
+                        f"not {value:g}")
+        return default
+    return float(value)
+
+
+def get_string(tbl, key, prefix, problems, required=False):
+    """Read a non-empty string; record a problem if it is missing or of another type."""
+    name = prefix + key
+    if key not in tbl:
+        if required:
+            problems.append(f"{name}: missing; it is required")
+        return None
+    value = tbl[key]
+    if not isinstance(value, str):
+        problems.append(f"{name}: must be a string, not {type_name(value)}")
+        return None
+    if not value.strip():
+        problems.append(f"{name}: must not be empty")
+        return None
+    return value
+
+
+def validate_api(api, problems):
+    """Validate the [api] table into an ApiConfig."""
+    prefix = "api."
+    check_keys(api, prefix, {"base_url", "ca_file", "connect_timeout", "read_timeout",
+                             "deadline"}, problems)
+    base_url = get_string(api, "base_url", prefix, problems, required=True)
+    if base_url is not None:
+        base_url = validate_base_url(base_url, prefix + "base_url", problems)
+    ca_file = get_string(api, "ca_file", prefix, problems)
+    if ca_file is not None and not ca_file.startswith("/"):
+        problems.append(f"{prefix}ca_file: must be an absolute path, not {ca_file!r}")
+        ca_file = None
+    deadline = get_number(api, "deadline", prefix, 50.0, problems, 0, MAX_DEADLINE_S)
+    connect = get_number(api, "connect_timeout", prefix, 5.0, problems, 0, MAX_DEADLINE_S)
+    read = get_number(api, "read_timeout", prefix, 20.0, problems, 0, MAX_DEADLINE_S)
+    for key, value in (("connect_timeout", connect), ("read_timeout", read)):
+        if key in api and value > deadline:
+            problems.append(f"{prefix}{key}: {value:g} s is longer than the run's deadline "
+                            f"of {deadline:g} s")
+    return ApiConfig(base_url=base_url, ca_file=ca_file, connect_timeout=min(connect, deadline),
+                     read_timeout=min(read, deadline), deadline=deadline)
+
+
+def validate_base_url(url, name, problems):
+    """Check an API or webhook URL: https, or http only to a loopback host.
+
+    Returns:
+        The URL without a trailing slash, or None (and a recorded problem).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        problems.append(f"{name}: not a valid URL ({e}): {url!r}")
+        return None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        problems.append(f"{name}: must be an https:// URL such as https://tickets.example.com, "
+                        f"not {url!r}")
+        return None
+    if parts.username or parts.password:
+        problems.append(f"{name}: must not contain a user name or password")
+        return None
+    if parts.query or parts.fragment:
+        problems.append(f"{name}: must not contain a query or fragment")
+        return None
+    if any(c.isspace() for c in url):
+        problems.append(f"{name}: must not contain whitespace")
+        return None
+    if parts.scheme == "http" and not is_loopback(host):
+        problems.append(f"{name}: http:// is only allowed to a loopback host (localhost, "
+                        f"127.0.0.1, ::1), so that the secret never crosses a network in "
+                        f"clear text; use https://{parts.netloc}{parts.path}")
+        return None
+    if is_placeholder(host):
+        problems.append(f"{name}: {host} is the example placeholder; set it to your app's "
+                        f"URL, such as https://tickets.yourcompany.com")
+        return None
+    return url.rstrip("/")
+
+
+def is_loopback(host):
+    """True for localhost names and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_placeholder(host):
+    """True for the reserved example domains (RFC 2606) that the shipped config uses."""
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+
+
+def validate_jobs(jobs, problems):
+    """Validate the [jobs.NAME] tables into a dict of name -> JobConfig."""
+    result = {}
+    for name, job in jobs.items():
+        prefix = f"jobs.{name}."
+        if not isinstance(job, dict):
+            problems.append(f"jobs.{name}: must be a table ([jobs.{name}]), not {type_name(job)}")
+            continue
+        if not name or not all(c.isalnum() or c in "-_" for c in name):
+            problems.append(f"jobs.{name}: job names may use letters, digits, - and _ only")
+            continue
+        check_keys(job, prefix, {"path"}, problems)
+        path = get_string(job, "path", prefix, problems, required=True)
+        if path is None:
+            continue
+        if not path.startswith("/") or any(c.isspace() or c in "?#" for c in path):
+            problems.append(f"{prefix}path: must be an absolute URL path such as "
+                            f"/api/cron/sla-check, not {path!r}")
+            continue
+        result[name] = JobConfig(name=name, path=path)
+    return result
+
+
+def parse_interval(value):
+    """Parse "90s", "15m", "1h", "1d" or a number of seconds into whole seconds.
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError("not a duration")
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str) and value[-1:] in DURATION_UNITS and value[:-1].isdigit():
+        seconds = int(value[:-1]) * DURATION_UNITS[value[-1]]
+    else:
+        raise ValueError("not a duration")
+    if seconds <= 0:
+        raise ValueError("not positive")
+    return seconds
+
+
+def validate_alerts(alerts, problems):
+    """Validate the [alerts] table into an AlertsConfig."""
+    prefix = "alerts."
+    check_keys(alerts, prefix, {"email_to", "webhook_url", "alert_after", "repeat_interval"},
+               problems)
+    email_to = alerts.get("email_to", [])
+    if isinstance(email_to, str):
+        email_to = [email_to]
+    if not isinstance(email_to, list) or not all(isinstance(a, str) for a in email_to):
+        problems.append(f"{prefix}email_to: must be a list of addresses such as "
+                        f"[\"ops@example.com\"]")
+        email_to = []
+    for address in email_to:
+        if not is_plain_address(address):
+            problems.append(f"{prefix}email_to: {address!r} is not an address like "
+                            f"ops@example.com")
+    webhook_url = get_string(alerts, "webhook_url", prefix, problems)
+    if webhook_url is not None:
+        webhook_url = validate_base_url(webhook_url, prefix + "webhook_url", problems)
+    alert_after = alerts.get("alert_after", 1)
+    if isinstance(alert_after, bool) or not isinstance(alert_after, int) or alert_after < 1:
+        problems.append(f"{prefix}alert_after: must be a whole number of failed runs, 1 or "
+                        f"more, not {alert_after!r}")
+        alert_after = 1
+    repeat = alerts.get("repeat_interval", "1h")
+    try:
+        repeat_s = parse_interval(repeat)
+    except ValueError:
+        problems.append(f"{prefix}repeat_interval: must be a duration such as \"30m\", \"1h\" "
+                        f"or \"1d\", not {repeat!r}")
+        repeat_s = 3600
+    return AlertsConfig(email_to=tuple(email_to), webhook_url=webhook_url,
+                        alert_after=alert_after, repeat_interval_s=repeat_s)
+
+
+def is_plain_address(address):
+    """True for a bare address user@domain with nothing a shell or MTA could misread."""
+    local, at, domain = address.partition("@")
+    return bool(at and local and "." in domain and not address.startswith("-")
+                and all(c.isalnum() or c in ".-_+=@" for c in address))

@@ -1,0 +1,88 @@
+"""Where records go: native journald fields under systemd, plain lines on a terminal.
+
+A run writes exactly one summary record (the one with an OUTCOME field); debug
+records (-v) carry no OUTCOME so that `journalctl OUTCOME=...` counts runs.
+"""
+
+import os
+import sys
+
+IDENTIFIER = "ticketing-cron"
+PRIORITY = {"crit": 2, "err": 3, "warning": 4, "info": 6, "debug": 7}
+
+
+def stderr_is_journal(environ=os.environ, fd=2):
+    """True when fd 2 is the journal stream systemd connected ($JOURNAL_STREAM=dev:ino)."""
+    value = environ.get("JOURNAL_STREAM", "")
+    dev, _, ino = value.partition(":")
+    if not (dev.isdigit() and ino.isdigit()):
+        return False
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+
+
+class Log:
+    """Writes records to the journal or to stderr, hiding a registered secret.
+
+    Args:
+        verbose: also write debug records.
+        journal: send native journal records instead of stderr lines.
+        stream: where stderr lines go (tests pass a buffer).
+    """
+
+    def __init__(self, verbose=False, journal=None, stream=None):
+        self.verbose = verbose
+        self.journal = stderr_is_journal() if journal is None else journal
+        self.stream = stream or sys.stderr
+        self.secrets = []
+        self._send = None
+
+    def hide(self, secret):
+        """Never write ``secret``: it is replaced by [secret] in every record."""
+        if secret:
+            self.secrets.append(secret)
+
+    def redact(self, text):
+        """``text`` with every registered secret replaced."""
+        for secret in self.secrets:
+            text = text.replace(secret, "[secret]")
+        return text
+
+    def debug(self, message, **fields):
+        """A debug record, written only with -v."""
+        if self.verbose:
+            self.record(message, "debug", fields)
+
+    def record(self, message, priority, fields):
+        """Write one record.
+
+        Args:
+            message: one line of text.
+            priority: a key of PRIORITY.
+            fields: extra journal fields (upper-case names); values become text.
+        """
+        message = self.redact(message)
+        fields = {k: self.redact(str(v)) for k, v in fields.items() if v is not None}
+        if self.journal and self.send_journal(message, priority, fields):
+            return
+        prefix = "" if priority in ("info", "debug") else f"{priority}: "
+        if self.verbose and fields:
+            message += " [" + " ".join(f"{k}={v}" for k, v in fields.items()) + "]"
+        self.stream.write(f"{IDENTIFIER}: {prefix}{message}\n")
+        self.stream.flush()
+
+    def send_journal(self, message, priority, fields):
+        """Send a native journal record; False if systemd-python is unusable."""
+        if self._send is None:
+            try:
+                from systemd.journal import send
+            except ImportError:
+                self.journal = False
+                return False
+            self._send = send
+        self._send(message, PRIORITY=PRIORITY[priority], SYSLOG_IDENTIFIER=IDENTIFIER,
+                   **fields)
+        return True

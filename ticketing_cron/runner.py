@@ -1,0 +1,135 @@
+"""One run of one job: config, secret, request, judgement, one summary record."""
+
+import os
+import signal
+import time
+import traceback
+from contextlib import contextmanager
+
+from ticketing_cron import client
+from ticketing_cron.config import load_config
+from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
+from ticketing_cron.judge import judge, plural
+from ticketing_cron.secret import read_secret
+
+
+def run_job(config_path, job_name, log, environ=os.environ):
+    """Run ``job_name`` once and write its summary record.
+
+    Args:
+        config_path: the TOML file.
+        job_name: a [jobs.NAME] key.
+        log: a log.Log.
+        environ: the process environment (for $CREDENTIALS_DIRECTORY).
+    Returns:
+        The exit status for the outcome (0 on success).
+    """
+    started = time.monotonic()
+    fields = {"JOB": job_name, "REQUEST_ID": os.urandom(16).hex(), "HTTP_STATUS": 0,
+              "ATTEMPTS": 0}
+    success = None
+    try:
+        with terminate_on_sigterm():
+            success = call_job(config_path, job_name, log, environ, fields)
+        outcome = "ok"
+    except CronError as e:
+        outcome, message = e.outcome, e.message
+        fields["HTTP_STATUS"] = e.http_status or fields["HTTP_STATUS"]
+    except Interrupted as e:
+        outcome, message = "timeout", e.message
+    except Exception as e:  # noqa: BLE001 - the last line of defence: report, don't crash
+        outcome = "bug"
+        message = (f"unexpected {type(e).__name__}; please report it with the output of "
+                   f"`ticketing-cron -v run {job_name}`")
+        log.debug("traceback: " + " | ".join(traceback.format_exc().splitlines()))
+    duration_ms = client.ms(time.monotonic() - started)
+    if success is not None:
+        fields.update(HTTP_STATUS=success.http_status,
+                      UNASSIGNED_COUNT=success.unassigned_count,
+                      SERVER_DURATION_MS=success.server_duration_ms)
+        message = success_message(success, fields["ATTEMPTS"], duration_ms)
+    fields.update(OUTCOME=outcome, DURATION_MS=duration_ms, EXIT_STATUS=EXIT_STATUS[outcome])
+    log.record(f"{job_name} {outcome}: {message}", "info" if outcome == "ok" else "err",
+               fields)
+    return EXIT_STATUS[outcome]
+
+
+def call_job(config_path, job_name, log, environ, fields):
+    """Load config and secret, make the call within the deadline, judge the reply.
+
+    Args:
+        fields: the summary record's fields; URL, ATTEMPTS and HTTP_STATUS are set
+            here as they become known.
+    Returns:
+        judge.Success.
+    Raises:
+        CronError, or Interrupted when the deadline passes or SIGTERM arrives.
+    """
+    config = load_config(config_path)
+    job = config.jobs.get(job_name)
+    if job is None:
+        known = ", ".join(sorted(config.jobs)) or "none"
+        raise CronError("config", f"no job {job_name!r} in {config_path} (jobs: {known}); "
+                        f"add a [jobs.{job_name}] table with its path")
+    secret = read_secret(environ)
+    log.hide(secret)
+    api = config.api
+    request = client.Request(url=api.base_url + job.path, secret=secret,
+                             request_id=fields["REQUEST_ID"],
+                             connect_timeout=api.connect_timeout,
+                             read_timeout=api.read_timeout, ca_file=api.ca_file)
+    fields["URL"] = request.url
+    log.debug(f"POST {request.url} (request id {request.request_id}, deadline "
+              f"{api.deadline:g} s)")
+
+    def count_attempt(n):
+        fields["ATTEMPTS"] = n
+
+    deadline_at = time.monotonic() + api.deadline
+    with alarm_at(deadline_at, api.deadline):
+        reply = client.post(request, deadline_at, log, on_attempt=count_attempt)
+    fields["HTTP_STATUS"] = reply.status
+    return judge(reply, request.url)
+
+
+def success_message(success, attempts, duration_ms):
+    """'3 requests unassigned (HTTP 200, 142 ms, 1 attempt)'."""
+    if success.unassigned_count is None:
+        what = "the API reported success"
+    else:
+        what = f"{plural(success.unassigned_count, 'request')} unassigned"
+    return f"{what} (HTTP {success.http_status}, {duration_ms} ms, {plural(attempts, 'attempt')})"
+
+
+@contextmanager
+def terminate_on_sigterm():
+    """Within the block, SIGTERM (systemctl stop, TimeoutStartSec=) raises Interrupted."""
+    def handle(signum, frame):
+        raise Interrupted("stopped by SIGTERM (systemctl stop, or the unit's "
+                          "TimeoutStartSec= passed) before the run finished")
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def alarm_at(deadline_at, deadline_s):
+    """Within the block, raise Interrupted when time.monotonic() reaches deadline_at.
+
+    A timer signal, because socket timeouts alone cannot stop a server that trickles
+    a byte every few seconds, nor a slow TLS handshake.
+    """
+    def handle(signum, frame):
+        raise Interrupted(f"the run's deadline of {deadline_s:g} s (api.deadline) passed "
+                          f"before the API answered")
+
+    previous = signal.signal(signal.SIGALRM, handle)
+    signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline_at - time.monotonic()))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
