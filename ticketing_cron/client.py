@@ -137,8 +137,8 @@ def give_up(failure, reply, attempts):
     if reply is not None:
         return reply
     raise CronError("unavailable", f"{failure} (gave up after {attempts} "
-                    f"attempt{'s' if attempts != 1 else ''}: the next retry would pass "
-                    f"the run's deadline)")
+                    f"attempt{'s' if attempts != 1 else ''} within the run's deadline); check "
+                    f"that the app is up and that api.base_url is right")
 
 
 def send_once(pool, request, headers, remaining, attempt):
@@ -159,12 +159,13 @@ def send_once(pool, request, headers, remaining, attempt):
     except urllib3.exceptions.SSLError as e:
         raise CronError("unavailable", f"TLS failed for {host_of(request.url)}: "
                         f"{reason(e)}; if the app uses a private CA, set api.ca_file") from None
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 1.26: test it first.
+    except urllib3.exceptions.NewConnectionError as e:
+        raise RetryableError(f"cannot connect to {host_of(request.url)}: {reason(e)}") from None
     except urllib3.exceptions.ConnectTimeoutError:
         raise timed_out(f"connecting to {host_of(request.url)} timed out after "
                         f"{timeout.connect_timeout:g} s",
                         timeout.connect_timeout < request.connect_timeout) from None
-    except urllib3.exceptions.NewConnectionError as e:
-        raise RetryableError(f"cannot connect to {host_of(request.url)}: {reason(e)}") from None
     except urllib3.exceptions.ReadTimeoutError:
         raise timed_out(f"no reply from {host_of(request.url)} within "
                         f"{timeout.read_timeout:g} s",
