@@ -1,0 +1,233 @@
+"""Bad configuration and bad secrets: exit 78, a clear message, and no request sent."""
+
+import os
+
+import pytest
+
+from support import EXIT, REPO, ok_reply
+
+
+@pytest.fixture
+def server(serve):
+    return serve(ok_reply(0))
+
+
+def assert_config_error(result, server, *expected):
+    assert result.status == EXIT["config"], result.stderr
+    for text in expected:
+        assert text in result.stderr, result.stderr
+    assert server.received == [], "a bad config must be found before any network traffic"
+
+
+def test_missing_config_file(cli, server):
+    result = cli.run("run")
+    assert_config_error(result, server, f"{cli.config_path}: no such file")
+    assert result.fields["OUTCOME"] == "config"
+
+
+def test_config_is_a_directory(cli, server):
+    cli.config_path.mkdir()
+    assert_config_error(cli.run("run"), server, "is a directory")
+
+
+def test_malformed_toml_names_the_line(cli, server):
+    cli.write_config(f'[api]\nbase_url = "{server.url}"\ndeadline = = 4\n')
+    assert_config_error(cli.run("run"), server, "not valid TOML", "line 3")
+
+
+def test_config_that_is_not_utf8(cli, server):
+    cli.config_path.write_bytes(b'[api]\nbase_url = "\xff"\n')
+    assert_config_error(cli.run("run"), server, "config.toml")
+
+
+def test_every_problem_is_reported_in_one_pass(cli, server):
+    cli.write_config('[api]\nbase_ulr = "https://x.test"\nread_timeout = "20"\n'
+                     'deadline = 90\n[jobs.sla-check]\npth = "/x"\n[alrets]\n')
+    result = cli.run("run")
+    assert_config_error(
+        result, server,
+        "api.base_ulr: unknown key; did you mean base_url?",
+        "api.base_url: missing",
+        "api.read_timeout: must be a number of seconds, not a string",
+        "api.deadline: must be more than 0 and at most 55 seconds, not 90",
+        "jobs.sla-check.pth: unknown key; did you mean path?",
+        "jobs.sla-check.path: missing",
+        "alrets: unknown key; did you mean alerts?",
+        "7 problems:")
+
+
+def test_check_lists_each_problem_on_its_own_line(cli, server):
+    cli.write_config('[api]\nbase_ulr = "https://x.test"\nconnect_timeout = true\n')
+    result = cli.run("check", verbose=False)
+    assert result.status == EXIT["config"]
+    lines = result.stderr.splitlines()
+    assert f"ticketing-cron: {cli.config_path}: api.base_ulr: unknown key; did you mean base_url?" in lines
+    assert f"ticketing-cron: {cli.config_path}: api.base_url: missing; it is required" in lines
+    assert any("api.connect_timeout: must be a number of seconds, not a boolean" in l for l in lines)
+    assert lines[-1] == "ticketing-cron: 3 problems; fix and run `ticketing-cron check` again"
+
+
+@pytest.mark.parametrize("body,expected", [
+    ('[api]\nbase_url = 42\n', "api.base_url: must be a string, not an integer"),
+    ('api = "x"\n', "api: must be a table ([api]), not a string"),
+    ('[api]\nbase_url = "URL"\nca_file = "relative.pem"\n', "api.ca_file: must be an absolute path"),
+    ('[api]\nbase_url = "URL"\nconnect_timeout = 0\n', "api.connect_timeout: must be more than 0"),
+    ('[api]\nbase_url = "URL"\nread_timeout = 30\ndeadline = 10\n',
+     "api.read_timeout: 30 s is longer than the run's deadline of 10 s"),
+    ('[api]\nbase_url = "URL"\n[jobs.sla-check]\npath = "api/cron"\n',
+     "jobs.sla-check.path: must be an absolute URL path"),
+    ('[api]\nbase_url = "URL"\n[jobs]\nsla-check = 1\n', "jobs.sla-check: must be a table"),
+    ('[api]\nbase_url = "ftp://127.0.0.1/"\n', "api.base_url: must be an https:// URL"),
+    ('[api]\nbase_url = "https://user:pw@localhost/"\n', "must not contain a user name or password"),
+    ('[api]\nbase_url = "https://tickets.example.com"\n',
+     "api.base_url: tickets.example.com is the example placeholder"),
+    ('[api]\nbase_url = "http://tickets.internal.test"\n',
+     "api.base_url: http:// is only allowed to a loopback host"),
+    ('[api]\nbase_url = "http://10.0.0.5:3000"\n', "http:// is only allowed to a loopback host"),
+    ('[api]\nbase_url = "https://localhost:99999"\n', "api.base_url: not a valid URL"),
+    ('[api]\nbase_url = "URL"\n[alerts]\nemail_to = "not an address"\n',
+     "alerts.email_to: 'not an address' is not an address"),
+    ('[api]\nbase_url = "URL"\n[alerts]\nrepeat_interval = "soon"\n',
+     "alerts.repeat_interval: must be a duration"),
+    ('[api]\nbase_url = "URL"\n[alerts]\nalert_after = 0\n', "alerts.alert_after: must be a whole"),
+    ('[api]\nbase_url = "URL"\n[alerts]\nwebhook_url = "http://hooks.test/x"\n',
+     "alerts.webhook_url: http:// is only allowed to a loopback host"),
+], ids=["type", "table", "ca-relative", "zero-timeout", "timeout-over-deadline", "path",
+        "job-not-table", "scheme", "userinfo", "placeholder", "http-remote-name", "http-remote-ip",
+        "port", "email", "interval", "alert-after", "webhook-http"])
+def test_invalid_values(cli, server, body, expected):
+    cli.write_config(body.replace("URL", server.url))
+    assert_config_error(cli.run("run"), server, expected)
+
+
+def test_unknown_job_name(cli, server):
+    cli.configure(server.url)
+    result = cli.run("run", "nightly-report")
+    assert_config_error(result, server, "no job 'nightly-report'", "jobs: sla-check",
+                        "add a [jobs.nightly-report] table")
+    assert result.fields["JOB"] == "nightly-report"
+
+
+def test_http_is_accepted_for_loopback_names(cli, serve):
+    server = serve(ok_reply(0))
+    cli.configure(server.url.replace("127.0.0.1", "localhost"))
+    assert cli.run("run").status == EXIT["ok"]
+
+
+def test_example_config_passes_check_apart_from_its_placeholder(cli, server):
+    text = (REPO / "config.toml.example").read_text()
+    cli.write_config(text)
+    result = cli.run("check", verbose=False)
+    assert result.status == EXIT["config"]
+    problems = [l for l in result.stderr.splitlines() if "config.toml:" in l]
+    assert problems == [f"ticketing-cron: {cli.config_path}: api.base_url: tickets.example.com "
+                        "is the example placeholder; set it to your app's URL, such as "
+                        "https://tickets.yourcompany.com"]
+    cli.write_config(text.replace("https://tickets.example.com", server.url))
+    result = cli.run("check", verbose=False)
+    assert result.status == 0, result.stderr
+    assert "ok" in result.stdout and server.received == []
+
+
+def test_check_reports_a_good_setup_and_calls_nothing(cli, server):
+    cli.configure(server.url)
+    result = cli.run("check", verbose=False)
+    assert result.status == 0
+    assert f"config {cli.config_path}: ok" in result.stdout
+    assert f"secret {cli.cred_dir / 'cron-secret'}: ok" in result.stdout
+    assert server.received == []
+
+
+@pytest.mark.parametrize("data,expected", [
+    (b"", "is empty"),
+    (b"\n", "is empty"),
+    (b"abc def", "holds whitespace"),
+    (b"abc\tdef", "holds whitespace"),
+    (b"abcdef\n\n", "holds whitespace"),
+    (b"abc\r\n", "holds whitespace"),
+    (b"abc\x00def", "holds control characters"),
+    ("sécret".encode(), "holds non-ASCII bytes"),
+    (b"x" * 5000, "is longer than 4096 bytes"),
+], ids=["empty", "newline-only", "space", "tab", "two-newlines", "crlf", "nul", "non-ascii",
+        "too-long"])
+def test_bad_secret(cli, server, data, expected):
+    cli.configure(server.url)
+    cli.write_secret(data)
+    result = cli.run("run")
+    assert_config_error(result, server, f"secret {cli.cred_dir / 'cron-secret'}: {expected}",
+                        "install -m 0600")
+    check = cli.run("check", verbose=False)
+    assert check.status == EXIT["config"] and expected in check.stderr
+
+
+def test_missing_secret(cli, server):
+    cli.configure(server.url)
+    (cli.cred_dir / "cron-secret").unlink()
+    result = cli.run("run")
+    assert_config_error(result, server, "cron-secret: no such file")
+
+
+def test_secret_directory_instead_of_file(cli, server):
+    cli.configure(server.url)
+    (cli.cred_dir / "cron-secret").unlink()
+    (cli.cred_dir / "cron-secret").mkdir()
+    assert_config_error(cli.run("run"), server, "is a directory")
+
+
+def test_trailing_newline_is_stripped(cli, server):
+    cli.configure(server.url)
+    cli.write_secret(cli.secret.encode() + b"\n")
+    assert cli.run("run").status == EXIT["ok"]
+    assert server.received[0].headers["x-cron-secret"] == cli.secret
+
+
+def test_secret_without_newline(cli, server):
+    cli.configure(server.url)
+    cli.write_secret(cli.secret.encode())
+    assert cli.run("run").status == EXIT["ok"]
+    assert server.received[0].headers["x-cron-secret"] == cli.secret
+
+
+def test_without_credentials_directory_the_etc_path_is_named(cli, server):
+    cli.configure(server.url)
+    result = cli.run("check", verbose=False, env={"CREDENTIALS_DIRECTORY": ""})
+    if os.path.exists("/etc/ticketing-cron/cron-secret"):
+        assert "secret /etc/ticketing-cron/cron-secret" in result.stdout + result.stderr
+    else:
+        assert result.status == EXIT["config"]
+        assert "secret /etc/ticketing-cron/cron-secret: no such file" in result.stderr
+
+
+def test_secret_is_not_in_argv_or_environment_of_the_process(cli, serve):
+    seen = {}
+
+    def respond(handler, request):
+        import os
+        import glob
+        for status in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                data = open(status, "rb").read() + open(status.replace("cmdline", "environ"), "rb").read()
+            except OSError:
+                continue
+            if b"ticketing_cron" in data:
+                seen[status] = cli.secret.encode() in data
+        from support import send
+        send(handler, 200, {"success": True})
+    server = serve(respond)
+    cli.configure(server.url)
+    assert cli.run("run").status == EXIT["ok"]
+    assert seen and not any(seen.values())
+
+
+def test_help_and_version(cli):
+    result = cli.run("--help", verbose=False)
+    assert result.status == 0
+    for text in ("run", "check", "exit statuses:", "78  config", "journalctl -u ticketing-cron"):
+        assert text in result.stdout
+    version = cli.run("--version", verbose=False)
+    assert version.status == 0 and version.stdout.startswith("ticketing-cron 0.")
+
+
+def test_usage_error_exits_2(cli):
+    result = cli.run("frobnicate", verbose=False)
+    assert result.status == 2 and "invalid choice" in result.stderr
