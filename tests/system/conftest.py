@@ -1,0 +1,112 @@
+"""System-test harness: the built .deb in a booted Debian container.
+
+Once per run it debootstraps a minimal Debian of the host's own release (suite and
+mirror read from the host's apt sources), boots a copy of it with systemd-nspawn
+(sharing the host's network, so the container reaches the stand-in API on the host's
+127.0.0.1), and gives the tests a `machine` to run commands in and a `standin` API.
+
+Needs root, debootstrap and systemd-nspawn (installed with apt-get when missing).
+When CI=true a missing prerequisite fails the run instead of skipping it.
+
+Environment:
+  TC_DEB              the .deb to test (default: dist/ticketing-cron_<version>_all.deb)
+  TC_SYSTEM_ROOTFS    keep the debootstrap tree there and reuse it on later runs
+  TC_SYSTEM_WORKDIR   where the container tree and scratch files go (default: a new
+                      directory under /var/tmp, removed afterwards)
+  TC_SYSTEM_KEEP=1    keep the work directory (and say where it is)
+"""
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness import (REPO, ROOTFS_MARKER, REPORT, Background, Machine, Standin, build_newer_deb,
+                     debootstrap, ensure_host_tools, host_release, package_version, report, sh)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPORT:
+        terminalreporter.section("ticketing-cron system test figures")
+        for line in REPORT:
+            terminalreporter.write_line(line)
+
+
+# -------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    ensure_host_tools()
+    given = os.environ.get("TC_SYSTEM_WORKDIR")
+    if given:
+        path = Path(given)
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(parents=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="ticketing-cron-system-", dir="/var/tmp"))
+    yield path
+    if os.environ.get("TC_SYSTEM_KEEP") == "1":
+        print(f"\nsystem test work directory kept: {path}")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def deb():
+    """The .deb under test (built by dev/build-deb)."""
+    path = Path(os.environ.get("TC_DEB") or
+                REPO / "dist" / f"ticketing-cron_{package_version()}_all.deb")
+    if not path.exists():
+        pytest.fail(f"no {path}: build it first with dev/build-deb (or set TC_DEB)",
+                    pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def upgrade_build(workdir):
+    """A newer build of the package, made in the background while the tests wait for
+    minute boundaries."""
+    return Background(build_newer_deb, workdir, package_version() + "+systemtest1")
+
+
+@pytest.fixture(scope="session")
+def base_rootfs(workdir):
+    mirror, suite = host_release()
+    cached = os.environ.get("TC_SYSTEM_ROOTFS")
+    target = Path(cached) if cached else workdir / "rootfs"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return debootstrap(target, mirror, suite)
+
+
+@pytest.fixture(scope="session")
+def secret():
+    """The app's CRON_SECRET for this run (never to show up in the journal)."""
+    return "tc-" + uuid.uuid4().hex + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def standin(workdir, secret):
+    api = Standin(workdir, secret)
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="session")
+def machine(workdir, base_rootfs, upgrade_build):
+    """One booted container for the whole run, made from a copy of the base tree."""
+    root = workdir / "machine"
+    started = time.monotonic()
+    sh(["cp", "-a", "--reflink=auto", str(base_rootfs), str(root)])
+    (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
+    (root / ROOTFS_MARKER).unlink()
+    m = Machine(root, workdir, f"tc-system-{os.getpid()}")
+    m.boot()
+    report(f"container copied and booted in {time.monotonic() - started:.1f} s")
+    yield m
+    m.poweroff()

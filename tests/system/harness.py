@@ -1,0 +1,505 @@
+"""Helpers of the system tests: the host, the booted container, the stand-in API.
+
+See conftest.py for how a run is set up and the environment variables.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# What the container needs besides the package's own dependencies, which are
+# installed up front so that `apt install ./ticketing-cron_*.deb` needs no download.
+ROOTFS_PACKAGES = ["systemd", "systemd-sysv", "dbus", "ca-certificates", "man-db",
+                   "python3", "python3-urllib3", "python3-systemd"]
+ROOTFS_MARKER = ".ticketing-cron-rootfs"
+UNIT = "ticketing-cron.service"
+TIMER = "ticketing-cron.timer"
+FAILURE_UNIT = "ticketing-cron-failure@ticketing-cron.service.service"
+
+# Figures printed at the end of the run (lags, exposure, timings).
+REPORT = []
+
+
+def report(line):
+    """Print a figure now and again in the run's summary."""
+    REPORT.append(line)
+    print(line, flush=True)
+
+
+def prerequisite_missing(message):
+    """Fail loudly on CI, skip elsewhere."""
+    if CI:
+        pytest.fail(f"system tests cannot run: {message}", pytrace=False)
+    pytest.skip(message)
+
+
+# ----------------------------------------------------------------------------- host
+
+
+def host_env():
+    """A clean environment for host tools: Debian's own binaries first."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["PATH"] = HOST_PATH
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def sh(cmd, check=True, timeout=600, **kwargs):
+    """Run a host command, capturing its output; raise with the output on failure."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=kwargs.pop("env", host_env()), **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd!r} exited {proc.returncode}\n--- stdout\n{proc.stdout}"
+                             f"\n--- stderr\n{proc.stderr}")
+    return proc
+
+
+def ensure_host_tools():
+    """debootstrap and systemd-nspawn on the host, installed if missing."""
+    if os.geteuid() != 0:
+        prerequisite_missing("they need root (systemd-nspawn, debootstrap)")
+    missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"),
+                                     ("systemd-nspawn", "systemd-container"))
+               if not shutil.which(tool, path=HOST_PATH)]
+    if missing:
+        env = dict(host_env(), DEBIAN_FRONTEND="noninteractive")
+        sh(["apt-get", "update", "-q"], env=env)
+        sh(["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+
+
+def parse_deb822(text):
+    """Stanzas of a deb822 file as dicts (continuation lines joined)."""
+    stanzas, current, key = [], {}, None
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                stanzas.append(current)
+            current, key = {}, None
+        elif line.startswith("#"):
+            continue
+        elif line[0] in " \t" and key:
+            current[key] += " " + line.strip()
+        else:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            current[key] = value.strip()
+    if current:
+        stanzas.append(current)
+    return stanzas
+
+
+def host_release():
+    """(mirror URI, suite) of the host's main Debian archive, from its apt sources."""
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    if sources.exists():
+        for stanza in parse_deb822(sources.read_text()):
+            if "deb" not in stanza.get("Types", "").split():
+                continue
+            for suite in stanza.get("Suites", "").split():
+                if not re.search(r"-(security|updates|backports|proposed-updates)$", suite) \
+                        and "/" not in suite:
+                    return stanza["URIs"].split()[0], suite
+    legacy = Path("/etc/apt/sources.list")
+    if legacy.exists():
+        for line in legacy.read_text().splitlines():
+            fields = line.split("#")[0].split()
+            if fields[:1] == ["deb"]:
+                fields = [f for f in fields if not f.startswith("[")]
+                if len(fields) >= 3 and "security" not in fields[2]:
+                    return fields[1], fields[2]
+    raise AssertionError("cannot find the Debian mirror and suite in the host's apt sources")
+
+
+def package_version():
+    """The version at the top of debian/changelog."""
+    first = (REPO / "debian" / "changelog").read_text().splitlines()[0]
+    return re.match(r"\S+ \(([^)]+)\)", first).group(1)
+
+
+def copy_source_tree(dest):
+    """Copy the checkout without VCS data and build output."""
+    exclude = shutil.ignore_patterns(".git", "build", "dist", "__pycache__", ".pytest_cache",
+                                     "*.egg-info", ".pybuild")
+    shutil.copytree(REPO, dest, symlinks=True, ignore=exclude)
+
+
+def build_newer_deb(workdir, version):
+    """Build the package again from a copy of the tree with a changelog entry for
+    `version` (tests skipped: the first build ran them). Returns the .deb's path."""
+    src = Path(workdir) / "upgrade" / f"ticketing-cron-{version}"
+    copy_source_tree(src)
+    changelog = src / "debian" / "changelog"
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    entry = (f"ticketing-cron ({version}) unstable; urgency=medium\n\n"
+             "  * System test build: an upgrade of the package under test.\n\n"
+             f" -- ticketing-cron developers <dev@ticketing-cron.invalid>  {stamp}\n\n")
+    changelog.write_text(entry + changelog.read_text())
+    env = dict(host_env(), DEB_BUILD_OPTIONS="nocheck")
+    sh(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, env=env, timeout=900)
+    deb = src.parent / f"ticketing-cron_{version}_all.deb"
+    assert deb.exists(), f"the upgrade build made no {deb}"
+    return deb
+
+
+class Background:
+    """A function running in a thread; result() waits for it and re-raises."""
+
+    def __init__(self, fn, *args):
+        self._result = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._result = fn(*args)
+        except BaseException as e:  # noqa: BLE001 - handed to result()
+            self._error = e
+
+    def result(self, timeout=900):
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError("background job did not finish in time")
+        if self._error:
+            raise self._error
+        return self._result
+
+
+def debootstrap(target, mirror, suite):
+    """A minbase tree with systemd and the package's dependencies, made once."""
+    target = Path(target)
+    marker = target / ROOTFS_MARKER
+    want = f"{suite} {mirror} {','.join(ROOTFS_PACKAGES)}\n"
+    if marker.exists() and marker.read_text() == want:
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    partial = target.with_name(target.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    started = time.monotonic()
+    sh(["debootstrap", "--variant=minbase", "--include=" + ",".join(ROOTFS_PACKAGES),
+        suite, str(partial), mirror], timeout=1800)
+    # debootstrap leaves no /etc/hosts; name resolution of localhost goes through it.
+    (partial / "etc" / "hosts").write_text(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+    shutil.rmtree(partial / "var" / "cache" / "apt" / "archives", ignore_errors=True)
+    (partial / "var" / "cache" / "apt" / "archives" / "partial").mkdir(parents=True)
+    marker_tmp = partial / ROOTFS_MARKER
+    marker_tmp.write_text(want)
+    partial.rename(target)
+    report(f"debootstrap {suite} from the host's mirror: {time.monotonic() - started:.0f} s")
+    return target
+
+
+# ------------------------------------------------------------------------ container
+
+
+def parse_timestamp(value):
+    """systemctl's --timestamp=us+utc form -> unix seconds (None when empty)."""
+    value = value.strip()
+    if not value or value == "n/a":
+        return None
+    moment = datetime.datetime.strptime(value, "%a %Y-%m-%d %H:%M:%S.%f UTC")
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def field_text(value):
+    """A journal JSON field as text (binary fields come as lists of bytes)."""
+    if isinstance(value, list) and value and isinstance(value[0], int):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [field_text(v) for v in value]
+    return value
+
+
+class Machine:
+    """One container tree, booted with systemd-nspawn."""
+
+    def __init__(self, root, workdir, name):
+        self.root = Path(root)
+        self.workdir = Path(workdir)
+        self.name = name
+        self.proc = None
+        self.pid = None
+        self.boots = 0
+        self.booted_at = None
+
+    # -- lifecycle
+
+    def boot(self):
+        """Boot and wait until the system is up; returns the boot's start time."""
+        assert self.proc is None, "already booted"
+        self.boots += 1
+        log = open(self.workdir / f"console-{self.boots}.log", "wb")
+        self.booted_at = time.time()
+        self.proc = subprocess.Popen(
+            ["systemd-nspawn", "--quiet", "-D", str(self.root), "--boot", "--register=no",
+             "--keep-unit", f"--machine={self.name}", "--console=read-only"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=host_env())
+        log.close()
+        self.pid = wait_for(self._init_pid, 30, "the container's init")
+        state = wait_for(self._system_state, 60, "the container to finish booting",
+                         interval=0.2)
+        if state != "running":
+            failed = self.run(["systemctl", "--failed", "--no-legend", "--plain"],
+                              check=False).stdout
+            print(f"container state {state}; failed units:\n{failed}")
+        return self.booted_at
+
+    def _init_pid(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"systemd-nspawn exited {self.proc.returncode}; see "
+                                 f"{self.workdir}/console-{self.boots}.log")
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        for pid in children.read_text().split():
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "systemd":
+                    return int(pid)
+            except FileNotFoundError:
+                continue
+        return None
+
+    def _system_state(self):
+        out = self.run(["systemctl", "is-system-running"], check=False).stdout.strip()
+        return out if out in ("running", "degraded") else None
+
+    def poweroff(self):
+        """Power the container off (SIGTERM to systemd-nspawn) and wait for it."""
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = self.pid = None
+
+    # -- commands
+
+    def run(self, cmd, check=True, input=None, timeout=300):
+        """Run a command inside the container; returns the CompletedProcess."""
+        full = ["nsenter", "-t", str(self.pid), "-a", "env", "-i", f"PATH={HOST_PATH}",
+                "LANG=C.UTF-8", "SYSTEMD_PAGER=cat", "SYSTEMD_COLORS=0", "TERM=dumb",
+                "DEBIAN_FRONTEND=noninteractive", *cmd]
+        proc = subprocess.run(full, capture_output=True, input=input, timeout=timeout,
+                              text=not isinstance(input, bytes), env=host_env())
+        if check and proc.returncode != 0:
+            raise AssertionError(f"in container: {cmd!r} exited {proc.returncode}\n--- stdout"
+                                 f"\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+        return proc
+
+    def path(self, inside):
+        """The host path of a path inside the container."""
+        return self.root / inside.lstrip("/")
+
+    def stage(self, host_file):
+        """Copy a host file into the container's /var/tmp; returns the inside path."""
+        inside = f"/var/tmp/staged/{Path(host_file).name}"
+        dest = self.path(inside)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(host_file, dest)
+        return inside
+
+    # -- systemd
+
+    def show(self, unit, *props):
+        """Properties of a unit as a dict of strings (timestamps in us+utc form)."""
+        out = self.run(["systemctl", "show", "--timestamp=us+utc", unit,
+                        *[f"--property={p}" for p in props]]).stdout
+        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {p: values.get(p, "") for p in props}
+
+    def last_trigger(self):
+        """When the timer last elapsed (unix seconds) or None."""
+        return parse_timestamp(self.show(TIMER, "LastTriggerUSec")["LastTriggerUSec"])
+
+    def service(self):
+        """The service's state: active state, result, exit status, invocation, times."""
+        props = self.show(UNIT, "ActiveState", "SubState", "Result", "ExecMainStatus",
+                          "ExecMainCode", "InvocationID", "ExecMainStartTimestamp",
+                          "ExecMainExitTimestamp", "InactiveEnterTimestamp",
+                          "ConditionResult")
+        for key in ("ExecMainStartTimestamp", "ExecMainExitTimestamp",
+                    "InactiveEnterTimestamp"):
+            props[key] = parse_timestamp(props[key])
+        return props
+
+    def wait_idle(self, timeout=90):
+        """Wait until the service is not starting or running."""
+        return wait_for(lambda: (s := self.service())["ActiveState"] not in
+                        ("activating", "deactivating", "reloading") and s, timeout,
+                        "ticketing-cron.service to finish its run")
+
+    def avoid_boundary(self, needed):
+        """Make sure no tick comes in the next `needed` seconds: if the next minute
+        boundary is nearer, wait until its run is over."""
+        boundary = next_boundary()
+        if boundary - time.time() < needed:
+            sleep_until(boundary + 0.5)
+            wait_for(lambda: (self.last_trigger() or 0) >= boundary - 0.01, 15,
+                     f"the tick at {boundary}")
+            self.wait_idle()
+
+    def journal(self, *args):
+        """journalctl -o json with the given matches/options, as a list of dicts."""
+        out = self.run(["journalctl", "--no-pager", "-o", "json", *args]).stdout
+        records = []
+        for line in out.splitlines():
+            if line.strip():
+                records.append({k: field_text(v) for k, v in json.loads(line).items()})
+        return records
+
+    def summaries(self):
+        """The runner's summary records (those with OUTCOME), oldest first."""
+        return [r for r in self.journal(f"_SYSTEMD_UNIT={UNIT}") if "OUTCOME" in r]
+
+    def summary_for(self, invocation_id, timeout=10):
+        """The one summary record of a run, waiting for journald to have it."""
+        def find():
+            found = [r for r in self.summaries()
+                     if r.get("_SYSTEMD_INVOCATION_ID") == invocation_id]
+            return found or None
+        found = wait_for(find, timeout, f"the summary record of run {invocation_id}")
+        assert len(found) == 1, f"run {invocation_id} wrote {len(found)} summary records"
+        return found[0]
+
+    def alerts(self):
+        """The failure handler's records at PRIORITY crit."""
+        return [r for r in self.journal(f"_SYSTEMD_UNIT={FAILURE_UNIT}")
+                if r.get("PRIORITY") == "2"]
+
+    def alert_for(self, invocation_id, timeout=20):
+        """The failure handler's crit record about the given failed run."""
+        def find():
+            found = [r for r in self.alerts()
+                     if r.get("FAILED_INVOCATION_ID") == invocation_id]
+            return found or None
+        return wait_for(find, timeout, f"the failure handler's record about {invocation_id}")
+
+    def start_service(self):
+        """systemctl start ticketing-cron.service (waits: Type=oneshot);
+        returns (rc, service state after the run)."""
+        proc = self.run(["systemctl", "start", UNIT], check=False, timeout=120)
+        return proc.returncode, self.service()
+
+    def write(self, inside, content, mode=0o644):
+        """Write a file inside the container (root-owned)."""
+        dest = self.path(inside)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        dest.write_bytes(content)
+        os.chown(dest, 0, 0)
+        os.chmod(dest, mode)
+
+    def files(self):
+        """Every path of the container's persistent file system (relative to /)."""
+        found = set()
+        for top, dirs, names in os.walk(self.root):
+            rel = os.path.relpath(top, self.root)
+            rel = "/" if rel == "." else "/" + rel
+            for name in dirs + names:
+                found.add(os.path.join(rel, name))
+        return found
+
+
+def wait_for(predicate, timeout, what, interval=0.25):
+    """Poll predicate until it returns something truthy; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def next_boundary(now=None):
+    """The next minute boundary (unix seconds) strictly after now."""
+    now = time.time() if now is None else now
+    return (int(now) // 60 + 1) * 60
+
+
+def sleep_until(moment):
+    while True:
+        left = moment - time.time()
+        if left <= 0:
+            return
+        time.sleep(min(left, 1.0))
+
+
+# ---------------------------------------------------------------------- stand-in API
+
+
+class Standin:
+    """dev/standin_api.py on the host's loopback."""
+
+    def __init__(self, workdir, secret):
+        self.workdir = Path(workdir)
+        secret_file = self.workdir / "standin-secret"
+        secret_file.write_text(secret + "\n")
+        secret_file.chmod(0o600)
+        self.log = open(self.workdir / "standin.log", "w")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", str(REPO / "dev" / "standin_api.py"), "--listen",
+             "127.0.0.1:0", "--db", str(self.workdir / "standin.sqlite"), "--secret-file",
+             str(secret_file)], stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env=host_env())
+        line = self.proc.stdout.readline()
+        match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)
+        if not match:
+            self.stop()
+            raise AssertionError(f"stand-in API did not start: {line!r}; see "
+                                 f"{self.workdir}/standin.log")
+        self.url = match.group(1)
+        self.port = int(match.group(2))
+
+    def _request(self, method, path, data=None):
+        body = None if data is None else json.dumps(data).encode()
+        req = urllib.request.Request(self.url + path, data=body, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def calls(self):
+        return self._request("GET", "/_standin/calls")
+
+    def requests(self):
+        return self._request("GET", "/_standin/requests")
+
+    def seed(self, expired=0, active=0):
+        return self._request("POST", "/_standin/seed", {"expired": expired, "active": active})
+
+    def control(self, hang=False, status=None):
+        return self._request("POST", "/_standin/control", {"hang": hang, "status": status})
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+

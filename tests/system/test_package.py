@@ -1,0 +1,391 @@
+"""The package's life in one booted container: install, unconfigured ticks, a
+configured timer against the stand-in API, failures and alerts, the encrypted
+credential, a hanging API, Persistent= across a power-off, upgrade, remove, purge.
+
+The tests run in this order and share the container; each states what it needs.
+Manual runs use `systemctl start`; only the tests about the timer wait for a minute
+boundary.
+"""
+
+import re
+import time
+
+import pytest
+
+from harness import (FAILURE_UNIT, TIMER, UNIT, next_boundary, report, sleep_until,
+                     wait_for)
+
+pytestmark = pytest.mark.system
+
+CONFIG = "/etc/ticketing-cron/config.toml"
+SECRET = "/etc/ticketing-cron/cron-secret"
+CRED = "/etc/ticketing-cron/cron-secret.cred"
+DROPIN = "/etc/systemd/system/ticketing-cron.service.d/encrypted-secret.conf"
+STAMP = "/var/lib/systemd/timers/stamp-ticketing-cron.timer"
+STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"  # systemd's "Starting UNIT..." message
+SUMMARY_FIELDS = ("JOB", "OUTCOME", "HTTP_STATUS", "ATTEMPTS", "DURATION_MS", "REQUEST_ID")
+WRONG_SECRET = "tc-wrong-0b5d7e8c41f2a9"
+
+# What one test leaves for a later one.
+STATE = {}
+
+
+def install_secret(machine, value):
+    """As the administrator does: install -m 0600 /dev/stdin .../cron-secret <<<"$SECRET"."""
+    machine.run(["install", "-m", "0600", "/dev/stdin", SECRET], input=value + "\n")
+
+
+def wait_tick(machine, boundary, timeout=20):
+    """Wait until the timer has elapsed at `boundary`; returns when it did."""
+    return wait_for(lambda: (t := machine.last_trigger()) and t >= boundary - 0.01 and t,
+                    timeout, f"the timer to elapse at the boundary {boundary}")
+
+
+def call_for(standin, request_id):
+    """The stand-in's record of the call with this request id."""
+    calls = [c for c in standin.calls() if c.get("request_id") == request_id]
+    assert len(calls) == 1, f"the API saw {len(calls)} calls with request id {request_id}"
+    return calls[0]
+
+
+def lag_report(what, boundary, machine_state, call):
+    """Print how long after the minute boundary the tick got where."""
+    trigger = STATE.setdefault("triggers", {}).get(boundary)
+    parts = []
+    if trigger is not None:
+        parts.append(f"timer elapsed +{(trigger - boundary) * 1000:.0f} ms")
+    start = machine_state.get("ExecMainStartTimestamp")
+    if start is not None:
+        parts.append(f"process started +{(start - boundary) * 1000:.0f} ms")
+    lag = call["received_at"] - boundary
+    parts.append(f"API received the request +{lag * 1000:.0f} ms")
+    report(f"timer lag ({what}, boundary {time.strftime('%H:%M:%S', time.gmtime(boundary))}"
+           f"): " + ", ".join(parts))
+    STATE.setdefault("lags", []).append(lag)
+    return lag
+
+
+# --------------------------------------------------------------------------- install
+
+
+def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
+    STATE["files_before"] = machine.files()
+    inside = machine.stage(deb)
+    started = time.time()
+    machine.run(["apt-get", "install", "-y", "--no-install-recommends", inside], timeout=600)
+    report(f"apt install of {deb.name}: {time.time() - started:.1f} s")
+
+    assert machine.run(["systemctl", "is-enabled", TIMER]).stdout.strip() == "enabled"
+    assert machine.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
+    # No [Install] section: only the timer starts it; the install did not run it.
+    assert machine.run(["systemctl", "is-enabled", UNIT], check=False).stdout.strip() \
+        == "static"
+    service = machine.service()
+    assert service["ExecMainStartTimestamp"] is None, "the install started the service"
+    assert machine.journal("-u", UNIT) == [], "the install touched the service"
+
+    assert machine.run(["ticketing-cron", "--version"]).stdout.startswith("ticketing-cron ")
+    conffiles = machine.run(["dpkg-query", "-W", "-f=${Conffiles}", "ticketing-cron"]).stdout
+    assert CONFIG in conffiles
+    assert machine.run(["man", "-w", "8", "ticketing-cron"]).stdout.strip().endswith(
+        "/man8/ticketing-cron.8.gz")
+    listing = machine.run(["dpkg", "-L", "ticketing-cron"]).stdout.splitlines()
+    assert not [p for p in listing if re.search(r"dist-packages/(tests|dev)\b", p)]
+
+
+def test_units_verify_and_the_service_is_sandboxed(machine):
+    paths = []
+    for unit in (UNIT, TIMER, "ticketing-cron-failure@.service"):
+        path = machine.show(unit, "FragmentPath")["FragmentPath"]
+        assert path, f"{unit} is not installed"
+        paths.append(path)
+    for path in paths:
+        proc = machine.run(["systemd-analyze", "verify", path], check=False)
+        assert proc.returncode == 0 and not proc.stderr.strip(), \
+            f"systemd-analyze verify {path}:\n{proc.stdout}{proc.stderr}"
+
+    exposure = {}
+    for unit in (UNIT, FAILURE_UNIT):
+        out = machine.run(["systemd-analyze", "security", "--no-pager", unit],
+                          check=False).stdout
+        match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
+        assert match, f"no overall exposure in:\n{out}"
+        exposure[unit] = float(match.group(1))
+        report(f"systemd-analyze security {unit}: exposure {match.group(1)}")
+    assert exposure[UNIT] <= 1.5
+
+
+def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine):
+    boundary = next_boundary(time.time() + 1)
+    sleep_until(boundary + 1)
+    STATE.setdefault("triggers", {})[boundary] = wait_tick(machine, boundary)
+    service = machine.wait_idle()
+
+    assert service["ConditionResult"] == "no"
+    assert service["ExecMainStartTimestamp"] is None, "the unconfigured tick ran the runner"
+    assert service["ActiveState"] == "inactive"
+    failed = machine.run(["systemctl", "list-units", "--failed", "--plain", "--no-legend"])
+    assert "ticketing-cron" not in failed.stdout
+    assert machine.journal("-u", FAILURE_UNIT) == [], "the failure handler ran"
+
+    status = machine.run(["systemctl", "status", "--no-pager", "-l", UNIT], check=False).stdout
+    print(status)
+    assert "skipped until a cron-secret is configured" in status
+    assert f"ConditionPathExists=|{SECRET} was not met" in status
+    assert f"ConditionPathExists=|{CRED} was not met" in status
+    # The same path an administrator takes next: check says what is missing.
+    check = machine.run(["ticketing-cron", "check"], check=False)
+    assert check.returncode == 78, check
+
+
+# ------------------------------------------------------------------------- configured
+
+
+def test_configured_run_calls_the_api_with_the_secret(machine, standin, secret):
+    text = machine.path(CONFIG).read_text()
+    edited, count = re.subn(r"(?m)^base_url\s*=.*$",
+                            f'base_url = "http://localhost:{standin.port}"', text)
+    assert count == 1, f"no base_url line in the shipped config:\n{text}"
+    edited = "# Edited by the system test.\n" + edited
+    machine.write(CONFIG, edited)
+    STATE["config"] = edited
+    install_secret(machine, secret)
+    assert machine.run(["ticketing-cron", "check"], check=False).returncode == 0
+
+    machine.avoid_boundary(10)
+    standin.seed(expired=2, active=1)
+    rc, service = machine.start_service()
+    assert rc == 0 and service["ExecMainStatus"] == "0", service
+    summary = machine.summary_for(service["InvocationID"])
+    assert summary["OUTCOME"] == "ok"
+    assert summary["UNASSIGNED_COUNT"] == "2"
+    call = call_for(standin, summary["REQUEST_ID"])
+    assert call["secret_ok"] and call["status"] == 200
+
+
+def test_wrong_secret_fails_with_77_and_alerts(machine, standin, secret):
+    machine.avoid_boundary(10)
+    install_secret(machine, WRONG_SECRET)
+    try:
+        rc, service = machine.start_service()
+        assert rc != 0
+        assert service["ActiveState"] == "failed"
+        assert service["Result"] == "exit-code"
+        assert service["ExecMainStatus"] == "77"
+        summary = machine.summary_for(service["InvocationID"])
+        assert summary["OUTCOME"] == "auth" and summary["HTTP_STATUS"] == "401"
+        assert summary["PRIORITY"] == "3"
+        assert not call_for(standin, summary["REQUEST_ID"])["secret_ok"]
+
+        alerts = machine.alert_for(service["InvocationID"])
+        assert len(alerts) == 1
+        alert = alerts[0]
+        print(alert["MESSAGE"])
+        assert alert["FAILED_OUTCOME"] == "auth"
+        assert alert["FAILED_UNIT"] == UNIT
+        assert "auth" in alert["MESSAGE"] and UNIT in alert["MESSAGE"]
+        assert alert["SYSLOG_IDENTIFIER"] == "ticketing-cron"
+    finally:
+        install_secret(machine, secret)
+        machine.run(["systemctl", "reset-failed", UNIT], check=False)
+
+
+def test_encrypted_credential_works_end_to_end(machine, standin, secret):
+    machine.avoid_boundary(15)
+    # The administrator's steps from ticketing-cron(8).
+    machine.run(["systemd-creds", "encrypt", "--with-key=host", "--name=cron-secret", "-",
+                 CRED], input=secret + "\n")
+    machine.run(["chmod", "0600", CRED])
+    machine.run(["rm", "-f", SECRET])
+    machine.run(["install", "-D", "-m", "0644",
+                 "/usr/share/doc/ticketing-cron/examples/encrypted-secret.conf", DROPIN])
+    machine.run(["systemctl", "daemon-reload"])
+    assert secret.encode() not in machine.path(CRED).read_bytes()
+
+    standin.seed(expired=1)
+    rc, service = machine.start_service()
+    assert rc == 0 and service["ExecMainStatus"] == "0", service
+    summary = machine.summary_for(service["InvocationID"])
+    assert summary["OUTCOME"] == "ok" and summary["UNASSIGNED_COUNT"] == "1"
+    assert call_for(standin, summary["REQUEST_ID"])["secret_ok"]
+    STATE["encrypted"] = True
+
+
+def test_start_timeout_ends_a_hung_run(machine, standin):
+    """TimeoutStartSec= is the backstop behind the runner's own deadline: shortened to
+    3 s here, it must end a run that hangs on the API and trigger the alert."""
+    machine.avoid_boundary(15)
+    machine.write("/run/systemd/system/ticketing-cron.service.d/zz-system-test.conf",
+                  "[Service]\nTimeoutStartSec=3s\n")
+    machine.run(["systemctl", "daemon-reload"])
+    standin.control(hang=True)
+    try:
+        rc, service = machine.start_service()
+        assert rc != 0
+        assert service["Result"] == "timeout", service
+        took = service["InactiveEnterTimestamp"] - service["ExecMainStartTimestamp"]
+        assert took < 3 + 2, f"the hung run took {took:.1f} s to end"
+        alert = machine.alert_for(service["InvocationID"])[0]
+        assert alert["FAILED_OUTCOME"] == "timeout"
+        assert alert["SERVICE_RESULT"] == "timeout"
+        # The runner got SIGTERM and still wrote its one record.
+        assert machine.summary_for(service["InvocationID"])["OUTCOME"] == "timeout"
+    finally:
+        standin.control(hang=False)
+        machine.run(["rm", "-f",
+                     "/run/systemd/system/ticketing-cron.service.d/zz-system-test.conf"])
+        machine.run(["systemctl", "daemon-reload"])
+        machine.run(["systemctl", "reset-failed", UNIT], check=False)
+
+
+def test_timer_ticks_survive_a_hanging_api(machine, standin, secret):
+    """With the API hanging at one tick the run ends (runner deadline, else
+    TimeoutStartSec=) before the next tick, and the next tick runs and succeeds. Both
+    ticks are timed against the minute boundary."""
+    standin.control(hang=True)
+    try:
+        first = next_boundary(time.time() + 2)
+        sleep_until(first + 0.5)
+        STATE.setdefault("triggers", {})[first] = wait_tick(machine, first)
+        hung_call = wait_for(lambda: [c for c in standin.calls()
+                                      if c["received_at"] >= first - 0.001], 10,
+                             "the hanging tick's call")[0]
+        assert hung_call["secret_ok"], "the tick sent the wrong secret"
+        running = machine.service()
+        assert running["ActiveState"] == "activating"
+        lag_report("tick with the API hanging", first, running, hung_call)
+
+        ended = machine.wait_idle(timeout=65)
+        assert ended["InvocationID"] == running["InvocationID"]
+        assert ended["ActiveState"] == "failed"
+        assert ended["InactiveEnterTimestamp"] < first + 60, "the hung run reached the next tick"
+        summary = machine.summary_for(ended["InvocationID"])
+        assert summary["OUTCOME"] in ("timeout", "unavailable"), summary
+        report(f"hung run ended after {ended['InactiveEnterTimestamp'] - first:.1f} s: "
+               f"{summary['MESSAGE']}")
+        machine.alert_for(ended["InvocationID"])
+    finally:
+        standin.control(hang=False)
+
+    standin.seed(expired=3, active=2)
+    second = first + 60
+    sleep_until(second + 0.5)
+    STATE["triggers"][second] = wait_tick(machine, second)
+    service = machine.wait_idle()
+    assert service["InvocationID"] != ended["InvocationID"], "the next tick did not run"
+    assert service["ActiveState"] == "inactive" and service["ExecMainStatus"] == "0", service
+    summary = machine.summary_for(service["InvocationID"])
+    assert summary["OUTCOME"] == "ok" and summary["UNASSIGNED_COUNT"] == "3"
+    call = call_for(standin, summary["REQUEST_ID"])
+    assert call["secret_ok"]
+    lag = lag_report("configured tick", second, service, call)
+    assert 0 <= lag <= 2
+    assigned = [r for r in standin.requests() if r["assignee"]]
+    assert len(assigned) == 3, "expired requests are still assigned, or active ones were not"
+
+
+def test_persistent_timer_catches_up_after_power_off(machine, standin):
+    machine.wait_idle()
+    boundary = next_boundary()
+    if boundary - time.time() < 8:
+        boundary += 60
+    machine.poweroff()
+    stamp = machine.path(STAMP).stat().st_mtime
+    assert stamp < boundary
+    calls_before = len(standin.calls())
+    sleep_until(boundary + 2)
+
+    booted = machine.boot()
+    trigger = wait_tick(machine, booted - 1, timeout=30)
+    service = machine.wait_idle()
+    assert service["ExecMainStatus"] == "0" and service["ExecMainStartTimestamp"] > booted
+    summary = machine.summary_for(service["InvocationID"])
+    assert summary["OUTCOME"] == "ok"
+    call = call_for(standin, summary["REQUEST_ID"])
+    assert len(standin.calls()) == calls_before + 1
+    assert call["received_at"] < boundary + 60, "the missed tick did not run until the next"
+    report(f"Persistent=: powered off across {time.strftime('%H:%M:%S', time.gmtime(boundary))}"
+           f", boot took {trigger - booted:.1f} s to the catch-up tick, API called "
+           f"{call['received_at'] - booted:.1f} s after the boot began")
+
+
+def test_journal_has_one_summary_per_run_and_no_secret(machine, secret):
+    records = machine.journal("-u", UNIT)
+    runs = {r["INVOCATION_ID"] for r in records
+            if r.get("MESSAGE_ID") == STARTING and r.get("INVOCATION_ID")}
+    summaries = [r for r in records if "OUTCOME" in r and r.get("_SYSTEMD_UNIT") == UNIT]
+    assert len(runs) >= 7, f"expected at least 7 runs so far, found {len(runs)}"
+    by_run = {}
+    for record in summaries:
+        by_run.setdefault(record["_SYSTEMD_INVOCATION_ID"], []).append(record)
+    for run in runs:
+        assert len(by_run.get(run, [])) == 1, \
+            f"run {run} has {len(by_run.get(run, []))} summary records"
+    assert set(by_run) <= runs
+    for record in summaries:
+        assert record["SYSLOG_IDENTIFIER"] == "ticketing-cron"
+        missing = [f for f in SUMMARY_FIELDS if f not in record]
+        assert not missing, f"summary without {missing}: {record['MESSAGE']}"
+        if record["OUTCOME"] == "ok":
+            assert "UNASSIGNED_COUNT" in record and "SERVER_DURATION_MS" in record
+            assert int(record["PRIORITY"]) >= 5
+        else:
+            assert record["PRIORITY"] == "3"
+    outcomes = sorted(r["OUTCOME"] for r in summaries)
+    report(f"journal: {len(runs)} runs, one summary record each; outcomes {outcomes}")
+
+    everything = machine.run(["journalctl", "--no-pager", "-o", "export"],
+                             input=b"").stdout
+    assert secret.encode() not in everything, "the secret is in the journal"
+    assert WRONG_SECRET.encode() not in everything, "the wrong secret is in the journal"
+
+
+# -------------------------------------------------------------------- upgrade, remove
+
+
+def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build):
+    deb2 = upgrade_build.result()
+    inside = machine.stage(deb2)
+    version = deb2.name.split("_")[1]
+    machine.avoid_boundary(45)
+    before = machine.service()
+    calls_before = len(standin.calls())
+    machine.run(["apt-get", "install", "-y", "--no-install-recommends", inside], timeout=600)
+
+    installed = machine.run(["dpkg-query", "-W", "-f=${Version}", "ticketing-cron"]).stdout
+    assert installed == version
+    assert machine.path(CONFIG).read_text() == STATE["config"]
+    assert machine.path(CRED).exists() and machine.path(DROPIN).exists()
+    assert machine.run(["systemctl", "is-enabled", TIMER]).stdout.strip() == "enabled"
+    assert machine.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
+    assert machine.service()["InvocationID"] == before["InvocationID"], \
+        "the upgrade ran the service"
+    assert len(standin.calls()) == calls_before
+
+    rc, service = machine.start_service()
+    assert rc == 0 and service["ExecMainStatus"] == "0", service
+
+
+def test_remove_keeps_the_config(machine):
+    machine.avoid_boundary(30)
+    machine.run(["apt-get", "remove", "-y", "ticketing-cron"], timeout=600)
+    status = machine.run(["dpkg-query", "-W", "-f=${Status}", "ticketing-cron"]).stdout
+    assert status == "deinstall ok config-files"
+    assert machine.path(CONFIG).read_text() == STATE["config"]
+    assert machine.path(CRED).exists()
+    assert not machine.path("/usr/bin/ticketing-cron").exists()
+    assert machine.run(["systemctl", "is-active", TIMER], check=False).stdout.strip() \
+        != "active"
+
+
+def test_purge_leaves_nothing_behind(machine):
+    assert machine.path("/var/lib/private/ticketing-cron").is_dir(), "no state to purge"
+    machine.run(["apt-get", "purge", "-y", "ticketing-cron"], timeout=600)
+    machine.run(["rm", "-rf", "/var/tmp/staged"])
+    after = machine.files()
+    left = sorted(p for p in after if "ticketing" in p and not p.startswith("/var/log/journal"))
+    assert not left, f"purge left {left}"
+    ignored = re.compile(r"^/var/(log|cache)/|^/var/lib/(apt|dpkg)/|"
+                         r"^/var/lib/systemd/(random-seed|credential\.secret|timers/stamp-)")
+    new = sorted(p for p in after - STATE["files_before"] if not ignored.search(p))
+    assert not new, f"after purge these are new since before the install: {new}"
