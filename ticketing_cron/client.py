@@ -71,7 +71,7 @@ def headers_for(request):
 
 
 def post(request, deadline_at, log, on_attempt=None, clock=time.monotonic,
-         sleep=time.sleep, rng=random.random, wall_clock=time.time):
+         sleep=time.sleep, rng=random.random, wall_clock=time.time, send=None):
     """POST ``{}`` to request.url, retrying transient failures until deadline_at.
 
     Args:
@@ -80,6 +80,7 @@ def post(request, deadline_at, log, on_attempt=None, clock=time.monotonic,
         log: a Log for per-attempt debug lines.
         on_attempt: called with the attempt number as each attempt starts.
         clock, sleep, rng, wall_clock: time and randomness, replaceable in tests.
+        send: makes one attempt (default send_once), replaceable in tests.
     Returns:
         Reply: the last reply, which may still be a retryable status if time ran out.
     Raises:
@@ -87,6 +88,7 @@ def post(request, deadline_at, log, on_attempt=None, clock=time.monotonic,
         CronError("timeout") when the deadline left no time for a first attempt,
         CronError("protocol") when the reply is over MAX_REPLY_BYTES.
     """
+    send = send or send_once
     pool = make_pool(request)
     headers = headers_for(request)
     attempt = 0
@@ -101,7 +103,7 @@ def post(request, deadline_at, log, on_attempt=None, clock=time.monotonic,
                 on_attempt(attempt)
             started = clock()
             try:
-                reply = send_once(pool, request, headers, remaining, attempt)
+                reply = send(pool, request, headers, remaining, attempt)
             except RetryableError as e:
                 failure, retry_after, reply = e.message, None, None
             else:

@@ -126,24 +126,20 @@ def validate(data, path, problems):
         Config, meaningful only when ``problems`` stayed empty.
     """
     check_keys(data, "", {"api", "jobs", "alerts"}, problems)
-    api = validate_api(table(data, "api", problems), problems)
+    api = validate_api(table(data, "api", problems, default={}), problems)
     jobs = validate_jobs(table(data, "jobs", problems, default={
         DEFAULT_JOB: {"path": "/api/cron/sla-check"}}), problems)
     alerts = validate_alerts(table(data, "alerts", problems, default={}), problems)
     return Config(path=path, api=api, jobs=jobs, alerts=alerts)
 
 
-def table(data, key, problems, default=None, prefix=""):
-    """Return data[key] if it is a table; record a problem and return {} otherwise."""
-    name = prefix + key
+def table(data, key, problems, default):
+    """Return data[key] if it is a table, ``default`` if absent; else record a problem."""
     if key not in data:
-        if default is None:
-            problems.append(f"[{name}]: missing table")
-            return {}
         return default
     value = data[key]
     if not isinstance(value, dict):
-        problems.append(f"{name}: must be a table ([{name}]), not {type_name(value)}")
+        problems.append(f"{key}: must be a table ([{key}]), not {type_name(value)}")
         return {}
     return value
 
@@ -185,7 +181,7 @@ def get_string(tbl, key, prefix, problems, required=False):
     name = prefix + key
     if key not in tbl:
         if required:
-            problems.append(f"{name}: missing; it is required")
+            problems.append(f"{name}: missing; it is required in [{prefix.rstrip('.')}]")
         return None
     value = tbl[key]
     if not isinstance(value, str):

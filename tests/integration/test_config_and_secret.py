@@ -62,7 +62,7 @@ def test_check_lists_each_problem_on_its_own_line(cli, server):
     assert result.status == EXIT["config"]
     lines = result.stderr.splitlines()
     assert f"ticketing-cron: {cli.config_path}: api.base_ulr: unknown key; did you mean base_url?" in lines
-    assert f"ticketing-cron: {cli.config_path}: api.base_url: missing; it is required" in lines
+    assert f"ticketing-cron: {cli.config_path}: api.base_url: missing; it is required in [api]" in lines
     assert any("api.connect_timeout: must be a number of seconds, not a boolean" in l for l in lines)
     assert lines[-1] == "ticketing-cron: 3 problems; fix and run `ticketing-cron check` again"
 

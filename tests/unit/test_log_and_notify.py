@@ -1,0 +1,66 @@
+"""Log sinks and the failure handler's reading of $MONITOR_*."""
+
+import io
+import os
+
+from ticketing_cron.log import Log, stderr_is_journal
+from ticketing_cron.notify import describe_failure, failure_from_environ
+
+
+def test_journal_stream_must_match_fd_2(tmp_path):
+    path = tmp_path / "f"
+    path.write_text("")
+    with open(path) as f:
+        st = os.fstat(f.fileno())
+        assert stderr_is_journal({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}, f.fileno())
+        assert not stderr_is_journal({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino + 1}"},
+                                     f.fileno())
+    assert not stderr_is_journal({}, 2)
+    assert not stderr_is_journal({"JOURNAL_STREAM": "garbage"}, 2)
+
+
+def test_stderr_lines_and_redaction():
+    out = io.StringIO()
+    log = Log(verbose=False, journal=False, stream=out)
+    log.hide("s3cret")
+    log.record("sla-check auth: got s3cret back", "err", {"JOB": "sla-check"})
+    log.debug("not shown")
+    assert out.getvalue() == "ticketing-cron: err: sla-check auth: got [secret] back\n"
+
+
+def test_verbose_adds_fields():
+    out = io.StringIO()
+    log = Log(verbose=True, journal=False, stream=out)
+    log.record("x ok: fine", "info", {"JOB": "x", "N": None, "A": 1})
+    assert out.getvalue() == "ticketing-cron: x ok: fine [JOB=x A=1]\n"
+
+
+def test_journal_records_are_sent_with_identifier_and_priority():
+    sent = []
+    log = Log(journal=True, stream=io.StringIO())
+    log._send = lambda message, **fields: sent.append((message, fields))
+    log.hide("s3cret")
+    log.record("m s3cret", "err", {"JOB": "sla-check", "X": None})
+    assert sent == [("m [secret]", {"PRIORITY": 3, "SYSLOG_IDENTIFIER": "ticketing-cron",
+                                   "JOB": "sla-check"})]
+
+
+def test_failure_from_environ():
+    env = {"MONITOR_SERVICE_RESULT": "exit-code", "MONITOR_EXIT_CODE": "exited",
+           "MONITOR_EXIT_STATUS": "77", "MONITOR_INVOCATION_ID": "abc"}
+    f = failure_from_environ("ticketing-cron.service", env)
+    assert f["outcome"] == "auth" and f["invocation_id"] == "abc"
+    text = describe_failure(f)
+    assert text.startswith("ticketing-cron.service failed: auth (result exit-code, exited 77)")
+    assert "journalctl -u ticketing-cron.service -n 20" in text
+
+
+def test_failure_kinds_from_systemd():
+    assert failure_from_environ("u", {"MONITOR_SERVICE_RESULT": "timeout",
+                                      "MONITOR_EXIT_CODE": "killed"})["outcome"] == "timeout"
+    assert failure_from_environ("u", {"MONITOR_SERVICE_RESULT": "signal",
+                                      "MONITOR_EXIT_CODE": "killed",
+                                      "MONITOR_EXIT_STATUS": "KILL"})["outcome"] == "killed"
+    assert failure_from_environ("u", {})["outcome"] == "unknown"
+    assert failure_from_environ("u", {"MONITOR_EXIT_CODE": "exited",
+                                      "MONITOR_EXIT_STATUS": "1"})["outcome"] == "unknown"
