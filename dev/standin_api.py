@@ -18,6 +18,8 @@ Test hooks under /_standin/ (no secret needed; bind to loopback only):
 Usage: standin_api.py --listen 127.0.0.1:0 --db FILE --secret-file FILE
                       [--seed-expired N] [--seed-active M]
 It prints "listening on http://HOST:PORT" once it accepts connections.
+       standin_api.py --db FILE --report
+prints the requests and their history, and exits.
 """
 
 import argparse
@@ -186,6 +188,21 @@ def make_handler(store, secret, state):
     return Handler
 
 
+def report(store, out):
+    """Print the requests and their history as plain tables."""
+    out.write("requests:\n")
+    for r in store.rows("requests"):
+        out.write(f"  #{r['id']:<3} {r['status']:<11} assignee={r['assignee'] or '-':<7} "
+                  f"sla_deadline={r['sla_deadline']}  {r['title']}\n")
+    history = store.rows("request_history")
+    out.write("history:\n" if history else "history: none yet\n")
+    for h in history:
+        out.write(f"  request #{h['request_id']}: {h['action']} {h['detail']} "
+                  f"{h['created_at']}\n")
+    for n in store.rows("admin_notifications"):
+        out.write(f"admin email queued: {n['subject']} ({n['created_at']})\n")
+
+
 def parse_listen(value):
     """'127.0.0.1:0' or '[::1]:8080' -> (host, port)."""
     host, _, port = value.rpartition(":")
@@ -197,11 +214,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", default="127.0.0.1:3000", help="HOST:PORT (port 0: any)")
     parser.add_argument("--db", default=":memory:", help="SQLite file (default: in memory)")
-    parser.add_argument("--secret-file", required=True,
+    parser.add_argument("--secret-file",
                         help="file holding the CRON_SECRET (one trailing newline ignored)")
+    parser.add_argument("--report", action="store_true",
+                        help="print the requests and their history from --db, and exit")
     parser.add_argument("--seed-expired", type=int, default=0, metavar="N")
     parser.add_argument("--seed-active", type=int, default=0, metavar="M")
     args = parser.parse_args(argv)
+    if args.report:
+        report(Store(args.db), sys.stdout)
+        return 0
+    if not args.secret_file:
+        parser.error("--secret-file is required to serve")
     with open(args.secret_file) as f:
         secret = f.read().removesuffix("\n")
     store = Store(args.db)
