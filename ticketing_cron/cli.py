@@ -44,7 +44,8 @@ def build_parser():
                         help=f"the config file (default: {DEFAULT_CONFIG_PATH})")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print debug detail: each attempt, and the record's fields")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog= spares argparse from measuring the terminal (and importing shutil) every run.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog="ticketing-cron")
     commands.required = True
     run = commands.add_parser("run", help="call one job's endpoint once and report",
                               description="Call one job's endpoint once, judge the reply, "

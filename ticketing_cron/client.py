@@ -5,10 +5,9 @@ followed and urllib3's own retries are off, because the retry loop here must res
 the run's deadline and Retry-After, which urllib3's Retry cannot combine.
 """
 
-import email.utils
 import random
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 
 import urllib3
 
@@ -23,32 +22,17 @@ READ_CHUNK = 64 * 1024
 USER_AGENT = f"ticketing-cron/{__version__}"
 
 
-@dataclass(frozen=True)
-class Reply:
-    """The final HTTP reply of a run.
+Reply = namedtuple("Reply", "status body attempts location content_type retry_after",
+                   defaults=(None, None, None))
+Reply.__doc__ = """The final HTTP reply of a run.
 
-    status: HTTP status; body: at most MAX_REPLY_BYTES of it; location, content_type
-    and retry_after: those headers or None; attempts: how many requests were made.
-    """
+status: HTTP status; body: at most MAX_REPLY_BYTES of it; attempts: how many requests
+were made; location, content_type and retry_after: those headers, or None.
+"""
 
-    status: int
-    body: bytes
-    attempts: int
-    location: str = None
-    content_type: str = None
-    retry_after: str = None
-
-
-@dataclass(frozen=True)
-class Request:
-    """What to send: the URL, the secret, an id the server can log, and time limits."""
-
-    url: str
-    secret: str
-    request_id: str
-    connect_timeout: float
-    read_timeout: float
-    ca_file: str = None
+Request = namedtuple("Request", "url secret request_id connect_timeout read_timeout ca_file",
+                     defaults=(None,))
+Request.__doc__ = "What to send: the URL, the secret, an id the server can log, time limits."
 
 
 def make_pool(request):
@@ -240,6 +224,8 @@ def parse_retry_after(value, wall_clock=time.time):
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # rare: most servers send seconds
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -4,12 +4,10 @@ Every problem in the file is collected in one pass, each with its key path, so t
 an administrator fixes the file once instead of once per run.
 """
 
-import difflib
-import ipaddress
 import math
 import sys
 import urllib.parse
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from ticketing_cron.errors import CronError
 
@@ -28,43 +26,17 @@ PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-@dataclass(frozen=True)
-class ApiConfig:
-    """The [api] table: where and how to reach the app."""
-
-    base_url: str
-    ca_file: str = None
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
-    deadline: float = 50.0
-
-
-@dataclass(frozen=True)
-class JobConfig:
-    """One [jobs.NAME] table: the endpoint a job POSTs to."""
-
-    name: str
-    path: str
-
-
-@dataclass(frozen=True)
-class AlertsConfig:
-    """The [alerts] table: who hears about failures and how often."""
-
-    email_to: tuple = ()
-    webhook_url: str = None
-    alert_after: int = 1
-    repeat_interval_s: int = 3600
-
-
-@dataclass(frozen=True)
-class Config:
-    """The whole validated configuration."""
-
-    path: str
-    api: ApiConfig
-    jobs: dict
-    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+# Plain named tuples rather than dataclasses: the dataclasses module costs more to
+# import than this whole package, and every run pays for it once a minute.
+ApiConfig = namedtuple("ApiConfig", "base_url ca_file connect_timeout read_timeout deadline")
+ApiConfig.__doc__ = "The [api] table: where and how to reach the app."
+JobConfig = namedtuple("JobConfig", "name path")
+JobConfig.__doc__ = "One [jobs.NAME] table: the endpoint a job POSTs to."
+AlertsConfig = namedtuple("AlertsConfig", "email_to webhook_url alert_after repeat_interval_s",
+                          defaults=((), None, 1, 3600))
+AlertsConfig.__doc__ = "The [alerts] table: who hears about failures and how often."
+Config = namedtuple("Config", "path api jobs alerts")
+Config.__doc__ = "The whole validated configuration; jobs maps a name to its JobConfig."
 
 
 def load_config(path=DEFAULT_CONFIG_PATH):
@@ -148,6 +120,8 @@ def check_keys(data, prefix, allowed, problems):
     """Record every key of ``data`` not in ``allowed``, with a suggestion if one is close."""
     for key in data:
         if key not in allowed:
+            import difflib  # only when there is a problem to explain
+
             near = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
             hint = f"; did you mean {near[0]}?" if near else \
                 f"; known keys: {', '.join(sorted(allowed))}"
@@ -258,6 +232,8 @@ def is_loopback(host):
     """True for localhost names and loopback addresses (127.0.0.0/8, ::1)."""
     if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
         return True
+    import ipaddress  # only for http:// URLs
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -1,7 +1,7 @@
 """Decide what an HTTP reply from a cron endpoint means."""
 
 import json
-from dataclasses import dataclass
+from collections import namedtuple
 
 from ticketing_cron.client import RETRY_STATUSES
 from ticketing_cron.errors import CronError
@@ -9,13 +9,9 @@ from ticketing_cron.errors import CronError
 SNIPPET_CHARS = 200
 
 
-@dataclass(frozen=True)
-class Success:
-    """A successful run's figures: from the reply when it has them, else None."""
-
-    http_status: int
-    unassigned_count: int = None
-    server_duration_ms: int = None
+Success = namedtuple("Success", "http_status unassigned_count server_duration_ms",
+                     defaults=(None, None))
+Success.__doc__ = "A successful run's figures: from the reply when it has them, else None."
 
 
 def judge(reply, url):
