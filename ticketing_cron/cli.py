@@ -60,6 +60,12 @@ def build_parser():
         description="Report that UNIT failed, from systemd's $MONITOR_* variables. "
         "Run by ticketing-cron-failure@.service through OnFailure=.")
     notify.add_argument("unit", metavar="UNIT", help="the failed unit, e.g. ticketing-cron.service")
+    recover = commands.add_parser(
+        "notify-recovery", help="announce that UNIT works again (run by "
+        "ticketing-cron-recovery@.service)",
+        description="After UNIT succeeded: if people were alerted about its failures, "
+        "send one recovery notice; forget the failure streak either way.")
+    recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
     return parser
 
 
@@ -80,11 +86,19 @@ def main(argv=None):
         if args.command == "check":
             from ticketing_cron.check import check
             return check(args.config, sys.stdout, sys.stderr)
-        from ticketing_cron.notify import notify_failure
-        return notify_failure(args.unit, log, os.environ)
+        from ticketing_cron import notify
+        handler = notify.notify_failure if args.command == "notify-failure" \
+            else notify.notify_recovery
+        return handler(args.unit, log, os.environ, args.config)
     except CronError as e:
         log.record(e.message, "err", {})
         return e.exit_status
+    except Exception as e:  # noqa: BLE001 - one line and a status, never a bare traceback
+        import traceback
+        log.debug("traceback: " + " | ".join(traceback.format_exc().splitlines()))
+        log.record(f"{args.command}: unexpected {type(e).__name__}; please report it with "
+                   f"the output of the same command with -v", "err", {})
+        return EXIT_STATUS["bug"]
     except KeyboardInterrupt:
         log.record("interrupted", "err", {})
         return 130

@@ -127,8 +127,8 @@ def give_up(failure, reply, attempts):
                     f"that the app is up and that api.base_url is right")
 
 
-def send_once(pool, request, headers, remaining, attempt):
-    """Make one request and read at most MAX_REPLY_BYTES of the reply.
+def send_once(pool, request, headers, remaining, attempt, body=b"{}"):
+    """POST ``body`` once and read at most MAX_REPLY_BYTES of the reply.
 
     Returns:
         Reply.
@@ -139,7 +139,7 @@ def send_once(pool, request, headers, remaining, attempt):
     timeout = urllib3.Timeout(connect=min(request.connect_timeout, remaining),
                               read=min(request.read_timeout, remaining))
     try:
-        response = pool.urlopen("POST", request.url, body=b"{}", headers=headers,
+        response = pool.urlopen("POST", request.url, body=body, headers=headers,
                                 redirect=False, retries=False, timeout=timeout,
                                 preload_content=False)
     except urllib3.exceptions.SSLError as e:

@@ -8,7 +8,7 @@ import os
 import sys
 
 IDENTIFIER = "ticketing-cron"
-PRIORITY = {"crit": 2, "err": 3, "warning": 4, "info": 6, "debug": 7}
+PRIORITY = {"crit": 2, "err": 3, "warning": 4, "notice": 5, "info": 6, "debug": 7}
 
 
 def stderr_is_journal(environ=os.environ, fd=2):
@@ -68,7 +68,7 @@ class Log:
         fields = {k: self.redact(str(v)) for k, v in fields.items() if v is not None}
         if self.journal and self.send_journal(message, priority, fields):
             return
-        prefix = "" if priority in ("info", "debug") else f"{priority}: "
+        prefix = "" if priority in ("notice", "info", "debug") else f"{priority}: "
         if self.verbose and fields:
             message += " [" + " ".join(f"{k}={v}" for k, v in fields.items()) + "]"
         self.stream.write(f"{IDENTIFIER}: {prefix}{message}\n")

@@ -1,0 +1,118 @@
+"""Alert rules, state file and message, with a fake clock."""
+
+import json
+
+import pytest
+
+from ticketing_cron import alert_policy as policy
+from ticketing_cron.alert_message import compose, span
+from ticketing_cron.alert_state import clear_state, load_state, save_state, state_path
+from ticketing_cron.errors import CronError
+
+T0 = 1_800_000_000.0
+
+
+def fail(outcome="unavailable"):
+    return {"outcome": outcome, "message": f"it is {outcome}", "http_status": 503,
+            "job": "sla-check"}
+
+
+def simulate(outcomes, alert_after=1, repeat=3600, start=T0, step=60):
+    """Feed one failed run per minute; return [(minute, alert kind)] for alerts sent."""
+    state, sent = None, []
+    for minute, outcome in enumerate(outcomes):
+        now = start + minute * step
+        state = policy.record_failure(state, fail(outcome), now)
+        kind = policy.alert_due(state, now, alert_after, repeat)
+        if kind:
+            sent.append((minute, kind))
+            state = policy.mark_alerted(state, now)
+    return state, sent
+
+
+def test_a_day_long_outage_sends_one_alert_and_hourly_reminders():
+    state, sent = simulate(["unavailable"] * 1440)
+    assert sent[0] == (0, policy.FIRST)
+    assert [m for m, k in sent[1:]] == [60 * h for h in range(1, 24)]
+    assert {k for _, k in sent[1:]} == {policy.REMINDER}
+    assert state["consecutive_failures"] == 1440 and state["alerts_sent"] == 24
+    assert policy.recovery_due(state)
+
+
+def test_alert_after_waits_for_the_streak():
+    _, sent = simulate(["auth"] * 5, alert_after=3)
+    assert sent == [(2, policy.FIRST)]
+
+
+def test_streak_below_alert_after_ends_without_recovery():
+    state, sent = simulate(["auth"] * 2, alert_after=3)
+    assert sent == [] and not policy.recovery_due(state)
+
+
+def test_a_change_of_failure_kind_alerts_at_once():
+    _, sent = simulate(["unavailable"] * 10 + ["auth"] * 10 + ["unavailable"])
+    assert sent == [(0, policy.FIRST), (10, policy.CHANGED), (20, policy.CHANGED)]
+
+
+def test_short_repeat_interval():
+    _, sent = simulate(["timeout"] * 7, repeat=120)
+    assert [m for m, _ in sent] == [0, 2, 4, 6]
+
+
+def test_no_state_means_no_recovery():
+    assert not policy.recovery_due(None)
+
+
+def test_state_round_trip_and_atomic_replace(tmp_path):
+    path = state_path(str(tmp_path), "ticketing-cron.service")
+    assert path.endswith("/ticketing-cron.service.json")
+    state, _ = simulate(["auth"])
+    save_state(path, state)
+    assert load_state(path) == (state, None)
+    assert not (tmp_path / "ticketing-cron.service.json.tmp").exists()
+    clear_state(path)
+    clear_state(path)
+    assert load_state(path) == (None, None)
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b"[]", b'{"a": 1}', b"\xff\xfe"])
+def test_corrupt_state_is_reported_and_ignored(tmp_path, content):
+    path = tmp_path / "u.json"
+    path.write_bytes(content)
+    state, problem = load_state(str(path))
+    assert state is None and "starting a new streak" in problem
+
+
+@pytest.mark.parametrize("unit", ["", "../etc/passwd", ".hidden", "a/b"])
+def test_state_path_refuses_odd_unit_names(unit):
+    with pytest.raises(CronError):
+        state_path("/x", unit)
+
+
+def test_messages_say_what_why_since_how_many_and_how_to_look():
+    state, _ = simulate(["auth"] * 5)
+    subject, text, fields = compose(policy.REMINDER, state, "ticketing-cron.service", "srv1",
+                                    T0 + 300, 3600)
+    assert subject == "[ticketing-cron] STILL FAILING: sla-check on srv1: auth"
+    assert "it is auth" in text
+    assert "5 failed runs in a row" in text and "5 min" in text
+    assert "journalctl -u ticketing-cron.service -n 20" in text
+    assert "systemctl status ticketing-cron.service" in text
+    assert fields["CONSECUTIVE_FAILURES"] == 5 and fields["ALERT"] == "reminder"
+    subject, text, _ = compose(policy.RECOVERY, state, "ticketing-cron.service", "srv1",
+                               T0 + 3600, 3600)
+    assert subject == ("[ticketing-cron] RECOVERED: sla-check on srv1 works again after 1 h "
+                       "(5 failed runs)")
+
+
+@pytest.mark.parametrize("seconds,text", [(5, "5 s"), (60, "1 min"), (3599, "59 min"),
+                                          (3600, "1 h"), (3900, "1 h 5 min"), (86400, "1 d"),
+                                          (90000, "1 d 1 h")])
+def test_span(seconds, text):
+    assert span(seconds) == text
+
+
+def test_state_file_is_plain_json(tmp_path):
+    state, _ = simulate(["auth"])
+    save_state(str(tmp_path / "s.json"), state)
+    assert json.loads((tmp_path / "s.json").read_text())["last_outcome"] == "auth"

@@ -1,0 +1,74 @@
+"""The words of an alert: subject, text and structured fields, from the streak state."""
+
+import time
+
+from ticketing_cron.alert_policy import CHANGED, FIRST, RECOVERY, REMINDER
+
+
+def when(epoch):
+    """'2026-11-29 12:00:00 UTC'."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def span(seconds):
+    """'45 s', '12 min', '3 h 5 min', '2 d 4 h'."""
+    seconds = int(round(max(0, seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def runs(n):
+    """'1 failed run', '5 failed runs'."""
+    return f"{n} failed run{'' if n == 1 else 's'}"
+
+
+def compose(kind, state, unit, host, now, repeat_interval_s):
+    """Build an alert.
+
+    Args:
+        kind: FIRST, REMINDER, CHANGED or RECOVERY.
+        state: the streak state (for RECOVERY: the streak that just ended).
+        unit: the watched unit, e.g. ticketing-cron.service.
+        host: this machine's name.
+        now: epoch seconds.
+        repeat_interval_s: the reminder interval, to tell readers what comes next.
+    Returns:
+        (subject, text, fields): one-line subject, multi-line text, dict of
+        journal/webhook fields. Nothing in them comes from the secret.
+    """
+    job = state.get("job") or unit.rsplit(".", 1)[0]
+    outcome = state["last_outcome"]
+    since = state["first_failure_at"]
+    count = state["consecutive_failures"]
+    look = (f"  journalctl -u {unit} -n 20\n"
+            f"  systemctl status {unit}\n")
+    if kind == RECOVERY:
+        subject = (f"[ticketing-cron] RECOVERED: {job} on {host} works again after "
+                   f"{span(now - since)} ({runs(count)})")
+        text = (f"{job} on {host} succeeded again at {when(now)}.\n"
+                f"The outage lasted {span(now - since)}, from {when(since)}: {runs(count)} "
+                f"in a row, last of all: {outcome}.\n\nTo look back:\n{look}")
+    else:
+        headline = {FIRST: "FAILING", REMINDER: "STILL FAILING", CHANGED: "FAILING DIFFERENTLY"}
+        subject = f"[ticketing-cron] {headline[kind]}: {job} on {host}: {outcome}"
+        status = state.get("last_http_status")
+        text = (f"{job} on {host} failed: {outcome}\n"
+                f"{state['last_message']}\n\n"
+                f"Failing since {when(since)} ({span(now - since)}, {runs(count)} in a row)"
+                f"{'; HTTP ' + str(status) if status else ''}.\n"
+                f"Unit: {unit}\n\nHow to look:\n{look}\n"
+                f"Reminders follow at most every {span(repeat_interval_s)} while it keeps "
+                f"failing, at once if the kind of failure changes, and one notice when a "
+                f"run succeeds again.\n")
+    fields = {"ALERT": kind, "FAILED_UNIT": unit, "JOB": job, "FAILED_OUTCOME": outcome,
+              "FAILING_SINCE": when(since), "CONSECUTIVE_FAILURES": count,
+              "OUTAGE_S": int(now - since)}
+    return subject, text, fields
