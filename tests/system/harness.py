@@ -32,6 +32,7 @@ ROOTFS_MARKER = ".ticketing-cron-rootfs"
 UNIT = "ticketing-cron.service"
 TIMER = "ticketing-cron.timer"
 FAILURE_UNIT = "ticketing-cron-failure@ticketing-cron.service.service"
+RECOVERY_UNIT = "ticketing-cron-recovery@ticketing-cron.service.service"
 
 # Figures printed at the end of the run (lags, exposure, timings).
 REPORT = []
@@ -212,12 +213,35 @@ def debootstrap(target, mirror, suite):
 # ------------------------------------------------------------------------ container
 
 
-def parse_timestamp(value):
-    """systemctl's --timestamp=us+utc form -> unix seconds (None when empty)."""
+TIMESPAN_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1, "min": 60, "h": 3600, "d": 86400,
+                  "w": 604800, "month": 2629800, "y": 31557600}
+
+
+def parse_timespan(text):
+    """Seconds of a systemd time span: plain microseconds ("1234") or "16min 24.5s"."""
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text) / 1e6
+    total = 0.0
+    for number, unit in re.findall(r"([\d.]+)\s*([a-z]+)", text):
+        total += float(number) * TIMESPAN_UNITS[unit]
+    return total
+
+
+def parse_timestamp(value, monotonic_us=None):
+    """A timestamp property of `systemctl show` -> unix seconds (None when unset).
+
+    The container shares the host's kernel, so its CLOCK_MONOTONIC is the host's: the
+    ...Monotonic twin of a property gives it to the microsecond. The realtime text
+    (whole seconds) is the fallback, e.g. for a timer's last trigger read from its stamp.
+    """
+    monotonic = parse_timespan(monotonic_us or "0")
+    if monotonic > 0:
+        return time.time() - time.monotonic() + monotonic
     value = value.strip()
     if not value or value == "n/a":
         return None
-    moment = datetime.datetime.strptime(value, "%a %Y-%m-%d %H:%M:%S.%f UTC")
+    moment = datetime.datetime.strptime(value, "%a %Y-%m-%d %H:%M:%S %Z")
     return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
@@ -322,25 +346,25 @@ class Machine:
     # -- systemd
 
     def show(self, unit, *props):
-        """Properties of a unit as a dict of strings (timestamps in us+utc form)."""
-        out = self.run(["systemctl", "show", "--timestamp=us+utc", unit,
+        """Properties of a unit as a dict of strings."""
+        out = self.run(["systemctl", "show", unit,
                         *[f"--property={p}" for p in props]]).stdout
         values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
         return {p: values.get(p, "") for p in props}
 
     def last_trigger(self):
         """When the timer last elapsed (unix seconds) or None."""
-        return parse_timestamp(self.show(TIMER, "LastTriggerUSec")["LastTriggerUSec"])
+        props = self.show(TIMER, "LastTriggerUSec", "LastTriggerUSecMonotonic")
+        return parse_timestamp(props["LastTriggerUSec"], props["LastTriggerUSecMonotonic"])
 
     def service(self):
         """The service's state: active state, result, exit status, invocation, times."""
+        stamps = ("ExecMainStartTimestamp", "ExecMainExitTimestamp", "InactiveEnterTimestamp")
         props = self.show(UNIT, "ActiveState", "SubState", "Result", "ExecMainStatus",
-                          "ExecMainCode", "InvocationID", "ExecMainStartTimestamp",
-                          "ExecMainExitTimestamp", "InactiveEnterTimestamp",
-                          "ConditionResult")
-        for key in ("ExecMainStartTimestamp", "ExecMainExitTimestamp",
-                    "InactiveEnterTimestamp"):
-            props[key] = parse_timestamp(props[key])
+                          "ExecMainCode", "InvocationID", "ConditionResult", *stamps,
+                          *[key + "Monotonic" for key in stamps])
+        for key in stamps:
+            props[key] = parse_timestamp(props[key], props.pop(key + "Monotonic"))
         return props
 
     def wait_idle(self, timeout=90):
@@ -382,15 +406,15 @@ class Machine:
         assert len(found) == 1, f"run {invocation_id} wrote {len(found)} summary records"
         return found[0]
 
-    def alerts(self):
-        """The failure handler's records at PRIORITY crit."""
-        return [r for r in self.journal(f"_SYSTEMD_UNIT={FAILURE_UNIT}")
-                if r.get("PRIORITY") == "2"]
+    def handler_records(self, unit=FAILURE_UNIT):
+        """The records that an alert handler's own process wrote."""
+        return self.journal(f"_SYSTEMD_UNIT={unit}")
 
     def alert_for(self, invocation_id, timeout=20):
-        """The failure handler's crit record about the given failed run."""
+        """The failure handler's records about the given failed run (an alert at
+        PRIORITY crit, or a warning that it was not worth another alert)."""
         def find():
-            found = [r for r in self.alerts()
+            found = [r for r in self.handler_records()
                      if r.get("FAILED_INVOCATION_ID") == invocation_id]
             return found or None
         return wait_for(find, timeout, f"the failure handler's record about {invocation_id}")
@@ -401,15 +425,12 @@ class Machine:
         proc = self.run(["systemctl", "start", UNIT], check=False, timeout=120)
         return proc.returncode, self.service()
 
-    def write(self, inside, content, mode=0o644):
-        """Write a file inside the container (root-owned)."""
-        dest = self.path(inside)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+    def write(self, inside, content, mode="0644"):
+        """Write a root-owned file inside the container (through the container, so that
+        its own mounts such as /run count)."""
         if isinstance(content, str):
             content = content.encode()
-        dest.write_bytes(content)
-        os.chown(dest, 0, 0)
-        os.chmod(dest, mode)
+        self.run(["install", "-D", "-m", mode, "/dev/stdin", inside], input=content)
 
     def files(self):
         """Every path of the container's persistent file system (relative to /)."""

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from harness import (FAILURE_UNIT, TIMER, UNIT, next_boundary, report, sleep_until,
-                     wait_for)
+from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, next_boundary, report,
+                     sleep_until, wait_for)
 
 pytestmark = pytest.mark.system
 
@@ -22,6 +22,7 @@ SECRET = "/etc/ticketing-cron/cron-secret"
 CRED = "/etc/ticketing-cron/cron-secret.cred"
 DROPIN = "/etc/systemd/system/ticketing-cron.service.d/encrypted-secret.conf"
 STAMP = "/var/lib/systemd/timers/stamp-ticketing-cron.timer"
+STREAK = "/var/lib/ticketing-cron/ticketing-cron.service.json"
 STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"  # systemd's "Starting UNIT..." message
 SUMMARY_FIELDS = ("JOB", "OUTCOME", "HTTP_STATUS", "ATTEMPTS", "DURATION_MS", "REQUEST_ID")
 WRONG_SECRET = "tc-wrong-0b5d7e8c41f2a9"
@@ -95,7 +96,7 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
 
 def test_units_verify_and_the_service_is_sandboxed(machine):
     paths = []
-    for unit in (UNIT, TIMER, "ticketing-cron-failure@.service"):
+    for unit in (UNIT, TIMER, FAILURE_UNIT, RECOVERY_UNIT):
         path = machine.show(unit, "FragmentPath")["FragmentPath"]
         assert path, f"{unit} is not installed"
         paths.append(path)
@@ -105,7 +106,7 @@ def test_units_verify_and_the_service_is_sandboxed(machine):
             f"systemd-analyze verify {path}:\n{proc.stdout}{proc.stderr}"
 
     exposure = {}
-    for unit in (UNIT, FAILURE_UNIT):
+    for unit in (UNIT, FAILURE_UNIT, RECOVERY_UNIT):
         out = machine.run(["systemd-analyze", "security", "--no-pager", unit],
                           check=False).stdout
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
@@ -127,10 +128,11 @@ def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine):
     failed = machine.run(["systemctl", "list-units", "--failed", "--plain", "--no-legend"])
     assert "ticketing-cron" not in failed.stdout
     assert machine.journal("-u", FAILURE_UNIT) == [], "the failure handler ran"
+    assert machine.journal("-u", RECOVERY_UNIT) == [], "the recovery handler ran"
 
     status = machine.run(["systemctl", "status", "--no-pager", "-l", UNIT], check=False).stdout
     print(status)
-    assert "skipped until a cron-secret is configured" in status
+    assert "skipped because no trigger condition checks were met" in status
     assert f"ConditionPathExists=|{SECRET} was not met" in status
     assert f"ConditionPathExists=|{CRED} was not met" in status
     # The same path an administrator takes next: check says what is missing.
@@ -161,6 +163,9 @@ def test_configured_run_calls_the_api_with_the_secret(machine, standin, secret):
     assert summary["UNASSIGNED_COUNT"] == "2"
     call = call_for(standin, summary["REQUEST_ID"])
     assert call["secret_ok"] and call["status"] == 200
+    # A healthy run starts no alert handler process (the recovery unit is skipped).
+    assert machine.handler_records(RECOVERY_UNIT) == []
+    assert machine.handler_records(FAILURE_UNIT) == []
 
 
 def test_wrong_secret_fails_with_77_and_alerts(machine, standin, secret):
@@ -181,9 +186,10 @@ def test_wrong_secret_fails_with_77_and_alerts(machine, standin, secret):
         assert len(alerts) == 1
         alert = alerts[0]
         print(alert["MESSAGE"])
+        assert alert["PRIORITY"] == "2", "the first failure did not alert"
         assert alert["FAILED_OUTCOME"] == "auth"
         assert alert["FAILED_UNIT"] == UNIT
-        assert "auth" in alert["MESSAGE"] and UNIT in alert["MESSAGE"]
+        assert "auth" in alert["MESSAGE"]
         assert alert["SYSLOG_IDENTIFIER"] == "ticketing-cron"
     finally:
         install_secret(machine, secret)
@@ -203,12 +209,19 @@ def test_encrypted_credential_works_end_to_end(machine, standin, secret):
     assert secret.encode() not in machine.path(CRED).read_bytes()
 
     standin.seed(expired=1)
+    assert machine.path(STREAK).exists(), "the failed run left no failure streak"
     rc, service = machine.start_service()
     assert rc == 0 and service["ExecMainStatus"] == "0", service
     summary = machine.summary_for(service["InvocationID"])
     assert summary["OUTCOME"] == "ok" and summary["UNASSIGNED_COUNT"] == "1"
     assert call_for(standin, summary["REQUEST_ID"])["secret_ok"]
     STATE["encrypted"] = True
+
+    # This success ends the streak of the wrong secret: one recovery notice.
+    notices = wait_for(lambda: machine.handler_records(RECOVERY_UNIT), 20,
+                       "the recovery notice")
+    print(notices[0]["MESSAGE"])
+    wait_for(lambda: not machine.path(STREAK).exists(), 10, "the streak to be forgotten")
 
 
 def test_start_timeout_ends_a_hung_run(machine, standin):
@@ -226,6 +239,7 @@ def test_start_timeout_ends_a_hung_run(machine, standin):
         took = service["InactiveEnterTimestamp"] - service["ExecMainStartTimestamp"]
         assert took < 3 + 2, f"the hung run took {took:.1f} s to end"
         alert = machine.alert_for(service["InvocationID"])[0]
+        assert alert["PRIORITY"] == "2", "the first failure after a recovery did not alert"
         assert alert["FAILED_OUTCOME"] == "timeout"
         assert alert["SERVICE_RESULT"] == "timeout"
         # The runner got SIGTERM and still wrote its one record.
@@ -263,7 +277,7 @@ def test_timer_ticks_survive_a_hanging_api(machine, standin, secret):
         assert summary["OUTCOME"] in ("timeout", "unavailable"), summary
         report(f"hung run ended after {ended['InactiveEnterTimestamp'] - first:.1f} s: "
                f"{summary['MESSAGE']}")
-        machine.alert_for(ended["InvocationID"])
+        assert machine.alert_for(ended["InvocationID"])[0]["FAILED_OUTCOME"] == "timeout"
     finally:
         standin.control(hang=False)
 
@@ -379,7 +393,7 @@ def test_remove_keeps_the_config(machine):
 
 
 def test_purge_leaves_nothing_behind(machine):
-    assert machine.path("/var/lib/private/ticketing-cron").is_dir(), "no state to purge"
+    assert machine.path("/var/lib/ticketing-cron").is_dir(), "no state to purge"
     machine.run(["apt-get", "purge", "-y", "ticketing-cron"], timeout=600)
     machine.run(["rm", "-rf", "/var/tmp/staged"])
     after = machine.files()
