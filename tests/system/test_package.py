@@ -72,6 +72,8 @@ def lag_report(what, boundary, machine_state, call):
 def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
     STATE["files_before"] = machine.files()
     inside = machine.stage(deb)
+    if next_boundary() - time.time() < 15:  # keep the first tick out of the install
+        sleep_until(next_boundary() + 0.5)
     started = time.time()
     machine.run(["apt-get", "install", "-y", "--no-install-recommends", inside], timeout=600)
     report(f"apt install of {deb.name}: {time.time() - started:.1f} s")
@@ -83,7 +85,8 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
         == "static"
     service = machine.service()
     assert service["ExecMainStartTimestamp"] is None, "the install started the service"
-    assert machine.journal("-u", UNIT) == [], "the install touched the service"
+    assert not [r for r in machine.journal("-u", UNIT) if r.get("MESSAGE_ID") == STARTING], \
+        "the install started the service"
 
     assert machine.run(["ticketing-cron", "--version"]).stdout.startswith("ticketing-cron ")
     conffiles = machine.run(["dpkg-query", "-W", "-f=${Conffiles}", "ticketing-cron"]).stdout
@@ -362,7 +365,7 @@ def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build):
     deb2 = upgrade_build.result()
     inside = machine.stage(deb2)
     version = deb2.name.split("_")[1]
-    machine.avoid_boundary(45)
+    machine.avoid_boundary(20)
     before = machine.service()
     calls_before = len(standin.calls())
     machine.run(["apt-get", "install", "-y", "--no-install-recommends", inside], timeout=600)
@@ -382,7 +385,7 @@ def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build):
 
 
 def test_remove_keeps_the_config(machine):
-    machine.avoid_boundary(30)
+    machine.avoid_boundary(15)
     machine.run(["apt-get", "remove", "-y", "ticketing-cron"], timeout=600)
     status = machine.run(["dpkg-query", "-W", "-f=${Status}", "ticketing-cron"]).stdout
     assert status == "deinstall ok config-files"
@@ -403,7 +406,11 @@ def test_purge_leaves_nothing_behind(machine):
     left = sorted(p for p in after if "ticketing" in p
                   and not re.match(r"/var/log/journal/|/var/cache/man/", p))
     assert not left, f"purge left {left}"
+    # Logs, caches, apt's and dpkg's books, systemd's own state (random seed, the host
+    # key that systemd-creds made, other timers' stamps, other services' PrivateTmp=
+    # after the reboot): the system's, not the package's.
     ignored = re.compile(r"^/var/(log|cache)/|^/var/lib/(apt|dpkg)/|"
-                         r"^/var/lib/systemd/(random-seed|credential\.secret|timers/stamp-)")
+                         r"^/var/lib/systemd/(random-seed|credential\.secret|timers/stamp-)|"
+                         r"^/var/tmp/systemd-private-")
     new = sorted(p for p in after - STATE["files_before"] if not ignored.search(p))
     assert not new, f"after purge these are new since before the install: {new}"

@@ -1,0 +1,241 @@
+"""Helpers of the alert system tests (test_alerts.py): a container of their own with
+the package and a real local MTA, a loopback webhook receiver, and ways to wait for
+the alert handlers of one run to finish.
+
+The container shares the host's network, so the handlers inside it reach the
+receiver on the host's 127.0.0.1.
+"""
+
+import email.policy
+import json
+import mailbox
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+from harness import (FAILURE_UNIT, RECOVERY_UNIT, ROOTFS_MARKER, TIMER, UNIT, Machine, report,
+                     sh, wait_for)
+from support import LoopbackServer, send
+
+CONFIG = "/etc/ticketing-cron/config.toml"
+SECRET = "/etc/ticketing-cron/cron-secret"
+STREAK = "/var/lib/ticketing-cron/ticketing-cron.service.json"
+# A local user whose mail postfix delivers to the mbox /var/mail/ops. The config
+# wants a dotted domain; "localhost.localdomain" is in Debian's postfix mydestination.
+MAIL_USER = "ops"
+MAIL_ADDRESS = f"{MAIL_USER}@localhost.localdomain"
+MAILBOX = f"/var/mail/{MAIL_USER}"
+HOOK_PATH = "/hooks/ticketing"
+
+
+# --------------------------------------------------------------------- webhook
+
+
+class Hook:
+    """A loopback webhook receiver that answers `status` (200 unless told otherwise)."""
+
+    def __init__(self):
+        self.status = 200
+        self.server = LoopbackServer(self._respond)
+        self.url = f"{self.server.url}{HOOK_PATH}"
+
+    def _respond(self, handler, request):
+        send(handler, self.status, {"ok": self.status < 300})
+
+    def posts(self):
+        """The JSON bodies received so far, oldest first (each a dict)."""
+        return [json.loads(r.body) for r in self.server.received]
+
+    def raw(self):
+        """Everything received: paths, headers and bodies, as bytes."""
+        return b"".join(r.path.encode() + json.dumps(r.headers).encode() + r.body
+                        for r in self.server.received)
+
+    def close(self):
+        self.server.close()
+
+
+def closed_port_url():
+    """An http URL on the host's loopback where nothing listens (the port was just
+    handed out by the kernel and closed again)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}{HOOK_PATH}"
+
+
+# ------------------------------------------------------------------- container
+
+
+def config_text(base_url, webhook_url, repeat_interval, alert_after=1):
+    """A complete config.toml: the stand-in API, email to the local user, a webhook."""
+    return (f"# Written by tests/system/test_alerts.py.\n[api]\nbase_url = \"{base_url}\"\n"
+            "deadline = 10\n\n[jobs.sla-check]\npath = \"/api/cron/sla-check\"\n\n"
+            f"[alerts]\nemail_to = [\"{MAIL_ADDRESS}\"]\nwebhook_url = \"{webhook_url}\"\n"
+            f"alert_after = {alert_after}\nrepeat_interval = \"{repeat_interval}\"\n")
+
+
+class AlertBox:
+    """A booted container with the package, postfix (local delivery only) and a
+    local user to receive alerts. Runs are started by hand; the timer is disabled."""
+
+    def __init__(self, machine):
+        self.machine = machine
+
+    @classmethod
+    def create(cls, workdir, base_rootfs, deb):
+        """Copy the base tree, boot it, install the package and postfix."""
+        own = Path(workdir) / "alerts"
+        own.mkdir(parents=True, exist_ok=True)
+        root = own / "machine"
+        started = time.monotonic()
+        sh(["cp", "-a", "--reflink=auto", str(base_rootfs), str(root)])
+        (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
+        (root / ROOTFS_MARKER).unlink()
+        machine = Machine(root, own, f"tc-alerts-{os.getpid()}")
+        machine.boot()
+        box = cls(machine)
+        try:
+            box._install(deb)
+        except BaseException:
+            machine.poweroff()
+            raise
+        report(f"alerts container: booted, package and postfix installed in "
+               f"{time.monotonic() - started:.1f} s")
+        return box
+
+    def _install(self, deb):
+        m = self.machine
+        host = m.run(["hostname"]).stdout.strip()
+        m.run(["debconf-set-selections"],
+              input=f"postfix postfix/main_mailer_type select Local only\n"
+                    f"postfix postfix/mailname string {host}\n")
+        inside = m.stage(deb)
+        m.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", inside, "postfix"],
+              timeout=900)
+        # Local delivery only, and no SMTP listener: the container shares the host's
+        # network, where port 25 is none of its business.
+        m.run(["postconf", "-e", "master_service_disable = inet"])
+        m.run(["systemctl", "restart", "postfix.service"])
+        m.run(["useradd", "--create-home", MAIL_USER])
+        # The timer is issue 3's business; here only `systemctl start` runs the job.
+        m.run(["systemctl", "disable", "--now", TIMER])
+
+    # -- set-up
+
+    def configure(self, text):
+        self.machine.write(CONFIG, text)
+        check = self.machine.run(["ticketing-cron", "check"], check=False)
+        assert f"config {CONFIG}: ok" in check.stdout, \
+            f"ticketing-cron check:\n{check.stdout}{check.stderr}"
+
+    def install_secret(self, value):
+        self.machine.run(["install", "-m", "0600", "/dev/stdin", SECRET], input=value + "\n")
+
+    # -- the journal
+
+    def cursor(self):
+        """The journal's position now (its last record's cursor)."""
+        return self.machine.journal("-n", "1")[-1]["__CURSOR"]
+
+    def records_since(self, cursor, *matches):
+        return self.machine.journal("--after-cursor", cursor, *matches)
+
+    def job_done(self, unit, cursor, timeout=60):
+        """Wait for systemd's record that a start job of `unit` after `cursor` ended
+        (done, failed or skipped by a condition); returns that record."""
+        def find():
+            done = [r for r in self.records_since(cursor, f"UNIT={unit}", "_PID=1")
+                    if r.get("JOB_TYPE") == "start" and r.get("JOB_RESULT")]
+            return done[-1] if done else None
+        return wait_for(find, timeout, f"the start job of {unit} to end")
+
+    def handler_records(self, unit, cursor):
+        """What the handler's own process logged after `cursor`."""
+        return self.records_since(cursor, f"_SYSTEMD_UNIT={unit}")
+
+    # -- runs
+
+    def failed_run(self):
+        """systemctl start the service, expect it to fail, wait for the failure handler
+        to end and the mail queue to drain. Returns a Run."""
+        cursor = self.cursor()
+        rc, service = self.machine.start_service()
+        assert rc != 0 and service["ActiveState"] == "failed", service
+        job = self.job_done(FAILURE_UNIT, cursor)
+        self.wait_mail_queue()
+        records = self.handler_records(FAILURE_UNIT, cursor)
+        about = [r for r in records if r.get("FAILED_INVOCATION_ID") == service["InvocationID"]]
+        assert len(about) == 1, f"the failure handler wrote {len(about)} records about the " \
+                                f"run:\n" + "\n".join(r["MESSAGE"] for r in records)
+        return Run(service, self.machine.summary_for(service["InvocationID"]), about[0],
+                   records, job, self.machine.show(FAILURE_UNIT, "Result", "ExecMainStatus"))
+
+    def good_run(self):
+        """systemctl start the service, expect success, wait for the recovery unit's
+        start job to end (run or skipped) and the mail queue to drain. Returns a Run."""
+        cursor = self.cursor()
+        rc, service = self.machine.start_service()
+        assert rc == 0 and service["ExecMainStatus"] == "0", service
+        job = self.job_done(RECOVERY_UNIT, cursor)
+        self.wait_mail_queue()
+        records = self.handler_records(RECOVERY_UNIT, cursor)
+        notices = [r for r in records if r.get("ALERT")]
+        assert len(notices) <= 1, f"one good run sent {len(notices)} recovery notices"
+        return Run(service, self.machine.summary_for(service["InvocationID"]),
+                   notices[0] if notices else None, records, job,
+                   self.machine.show(RECOVERY_UNIT, "Result", "ExecMainStatus"))
+
+    # -- mail
+
+    def wait_mail_queue(self, timeout=60):
+        """Wait until postfix has delivered everything handed to it."""
+        def empty():
+            out = self.machine.run(["postqueue", "-p"], check=False).stdout
+            return "Mail queue is empty" in out
+        wait_for(empty, timeout, "postfix to deliver its queue")
+
+    def mails(self):
+        """The messages in the local user's mbox, oldest first (email.message objects)."""
+        path = self.machine.path(MAILBOX)
+        if not path.exists():
+            return []
+        box = mailbox.mbox(path, factory=None, create=False)
+        try:
+            return [email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
+                    for key in box.keys()]
+        finally:
+            box.close()
+
+    def mailbox_bytes(self):
+        path = self.machine.path(MAILBOX)
+        return path.read_bytes() if path.exists() else b""
+
+    # -- state
+
+    def streak(self):
+        """The failure streak on disk, or None."""
+        path = self.machine.path(STREAK)
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+class Run:
+    """One run of the service and what its handler did."""
+
+    def __init__(self, service, summary, alert, handler_records, job, handler_unit):
+        self.service = service
+        self.summary = summary
+        self.alert = alert                      # the handler's record about this run
+        self.handler_records = handler_records  # all the handler's own records
+        self.job = job                          # systemd's record of the handler's job
+        self.handler_unit = handler_unit        # Result, ExecMainStatus of the handler
+
+
+def subject(message):
+    return " ".join(str(message["Subject"]).split())
+
+
+def body(message):
+    return message.get_content()
