@@ -238,10 +238,13 @@ class Cli:
             proc.kill()
             stdout, stderr = proc.communicate()
             raise AssertionError(f"ticketing-cron did not finish in {timeout} s: {stderr}")
-        maxrss = getattr(proc, "maxrss_kib", 0)
+        return self.result(proc.returncode, stdout, stderr)
+
+    def result(self, status, stdout, stderr, maxrss_kib=0):
+        """A checked Result: the secret leaked nowhere, no traceback; the record parsed."""
         assert self.secret not in stdout and self.secret not in stderr, "secret leaked"
         assert "Traceback" not in stderr, stderr
-        result = Result(proc.returncode, stdout, stderr, maxrss)
+        result = Result(status, stdout, stderr, maxrss_kib)
         records = [l for l in stderr.splitlines() if " OUTCOME=" in l]
         if records:
             result.fields = parse_fields(records[-1])
@@ -274,14 +277,8 @@ class Cli:
         for t in threads:
             t.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout = proc.stderr = None
-        stdout, stderr = out_chunks["out"], out_chunks["err"]
-        assert self.secret not in stdout + stderr, "secret leaked"
-        result = Result(proc.returncode, stdout, stderr, rusage.ru_maxrss)
-        records = [l for l in stderr.splitlines() if " OUTCOME=" in l]
-        if records:
-            result.fields = parse_fields(records[-1])
-        return result
+        return self.result(proc.returncode, out_chunks["out"], out_chunks["err"],
+                           rusage.ru_maxrss)
 
 
 def kill_after(proc, seconds, sig=signal.SIGTERM):
@@ -291,8 +288,6 @@ def kill_after(proc, seconds, sig=signal.SIGTERM):
         if proc.poll() is None:
             proc.send_signal(sig)
     threading.Thread(target=fire, daemon=True).start()
-
-
 
 
 def make_pki(d):
