@@ -72,7 +72,9 @@ def deb():
 def upgrade_build(workdir):
     """A newer build of the package, made in the background while the tests wait for
     minute boundaries."""
-    return Background(build_newer_deb, workdir, package_version() + "+systemtest1")
+    build = Background(build_newer_deb, workdir, package_version() + "+systemtest1")
+    yield build
+    build.wait()  # before the work directory goes
 
 
 @pytest.fixture(scope="session")

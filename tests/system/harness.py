@@ -174,6 +174,10 @@ class Background:
         except BaseException as e:  # noqa: BLE001 - handed to result()
             self._error = e
 
+    def wait(self, timeout=900):
+        """Wait for the job, ignoring its outcome."""
+        self._thread.join(timeout)
+
     def result(self, timeout=900):
         self._thread.join(timeout)
         if self._thread.is_alive():
