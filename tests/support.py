@@ -2,8 +2,6 @@
 
 import json
 import os
-import secrets
-import shutil
 import signal
 import socket
 import ssl

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from support import REPO, send, status_reply
+from support import REPO, status_reply
 
 UNIT = "ticketing-cron.service"
 T0 = datetime(2026, 11, 29, 12, 0, 0)

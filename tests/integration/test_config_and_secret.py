@@ -202,7 +202,6 @@ def test_secret_is_not_in_argv_or_environment_of_the_process(cli, serve):
     seen = {}
 
     def respond(handler, request):
-        import os
         import glob
         for status in glob.glob("/proc/[0-9]*/cmdline"):
             try:

@@ -1,8 +1,8 @@
 """`ticketing-cron run` as a subprocess against real servers on loopback."""
 
-import json
 import socket
-import threading
+import subprocess
+import sys
 import time
 
 import pytest
@@ -139,14 +139,8 @@ def test_retry_after_past_the_deadline_does_not_sleep(cli, serve):
     assert int(result.fields["DURATION_MS"]) < 6000
 
 
-def hang(handler, request):
-    """Accept the request, never answer."""
-    handler.server_ref.stop.wait(60) if hasattr(handler, "server_ref") else time.sleep(30)
-
-
 def test_server_that_never_answers_ends_at_the_deadline(cli, serve):
     server = serve(lambda h, r: time.sleep(30))
-    cli.configure(server.url, rest="")
     cli.write_config(f'[api]\nbase_url = "{server.url}"\ndeadline = 3\nread_timeout = 3\n')
     result = cli.run("run")
     assert result.status == EXIT["timeout"]
@@ -372,11 +366,9 @@ def test_unexpected_exception_is_bug_with_traceback_only_in_debug(cli, serve, tm
             "def boom(*a, **k):\n    raise ZeroDivisionError('injected')\n"
             "c.post = boom\n"
             "from ticketing_cron.cli import main\nsys.exit(main(sys.argv[1:]))\n")
-    import subprocess
-    import sys as _sys
     for verbose in (False, True):
         args = ["--config", str(cli.config_path)] + (["-v"] if verbose else []) + ["run"]
-        proc = subprocess.run([_sys.executable, "-c", boom, *args], env=cli.env(),
+        proc = subprocess.run([sys.executable, "-c", boom, *args], env=cli.env(),
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == EXIT["bug"]
         assert "sla-check bug: unexpected ZeroDivisionError; please report it" in proc.stderr
