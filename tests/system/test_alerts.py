@@ -222,6 +222,8 @@ def test_the_right_secret_recovers_with_one_notice(box, hook, secret):
 
 
 def test_a_broken_webhook_does_not_stop_the_email(box, hook, standin, secret):
+    box.configure(config_text(standin.url, hook.url, f"{REPEAT_S}s"))
+    box.fresh_streak()
     before_mails, before_posts = counts(box, hook)
     box.install_secret(WRONG_SECRET)
     hook.status = 500
@@ -269,6 +271,7 @@ def test_a_broken_webhook_does_not_stop_the_email(box, hook, standin, secret):
 
 def test_the_streak_survives_a_reboot(box, hook, secret, standin):
     box.configure(config_text(standin.url, hook.url, "1h"))
+    box.fresh_streak()
     box.install_secret(WRONG_SECRET)
     mails, posts = counts(box, hook)
     first = box.failed_run()
@@ -306,7 +309,7 @@ def test_the_streak_survives_a_reboot(box, hook, secret, standin):
 
 def test_no_secret_in_mail_webhook_or_journal(box, hook, secret):
     mails, posts = counts(box, hook)
-    assert mails >= 9 and posts >= 8, "too few alerts to look through"
+    assert mails >= 3 and posts >= 3, "too few alerts to look through"
     journal = box.machine.run(["journalctl", "--no-pager", "-o", "json"]).stdout
     assert FAILURE_UNIT in journal and RECOVERY_UNIT in journal
     # The export format keeps binary fields as they are (json turns them into numbers).
