@@ -61,7 +61,7 @@ def assert_suppressed(run, count):
     assert alert["ALERT"] == "suppressed", f"expected no alert, got: {alert['MESSAGE']}"
     assert alert["PRIORITY"] == "4"
     assert alert["CONSECUTIVE_FAILURES"] == str(count)
-    assert run.handler_unit["ExecMainStatus"] == "0", run.handler_unit
+    assert run.job["JOB_RESULT"] == "done", run.job["MESSAGE"]
 
 
 def assert_alerted(run, kind, outcome, count):
@@ -89,7 +89,7 @@ def assert_hook(post, kind, outcome, count, invocation):
 # ---------------------------------------------------------------- the 401 streak
 
 
-def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin, secret):
+def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin):
     box.configure(config_text(standin.url, hook.url, f"{REPEAT_S}s"))
     box.install_secret(WRONG_SECRET)
     assert box.mails() == [] and hook.posts() == []
@@ -98,8 +98,8 @@ def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin, secret
     summary = first.summary
     assert first.service["ExecMainStatus"] == "77"
     assert summary["OUTCOME"] == "auth" and summary["HTTP_STATUS"] == "401"
-    assert not [c for c in standin.calls() if c["request_id"] == summary["REQUEST_ID"]
-                ][0]["secret_ok"]
+    calls = [c for c in standin.calls() if c["request_id"] == summary["REQUEST_ID"]]
+    assert len(calls) == 1 and not calls[0]["secret_ok"] and calls[0]["status"] == 401
 
     # The journal: one alert at PRIORITY crit about this very run.
     assert_alerted(first, "failure", "auth", 1)
@@ -109,7 +109,7 @@ def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin, secret
     # (without it the handler would only know the unit and its exit status).
     assert summary["MESSAGE"].split(": ", 1)[1] in alert["ALERT_TEXT"]
     assert "HTTP 401" in alert["ALERT_TEXT"]
-    assert first.handler_unit == {"Result": "success", "ExecMainStatus": "0"}
+    assert first.job["JOB_RESULT"] == "done", first.job["MESSAGE"]
     assert not [r for r in first.handler_records if "alert channel failed" in r["MESSAGE"]]
 
     # The mailbox: one message.
@@ -201,7 +201,7 @@ def test_the_right_secret_recovers_with_one_notice(box, hook, secret):
     assert notice is not None, "the first good run sent no recovery notice"
     assert notice["ALERT"] == "recovery" and notice["PRIORITY"] == "5"
     assert notice["CONSECUTIVE_FAILURES"] == "6"
-    assert good.handler_unit["Result"] == "success"
+    assert good.job["JOB_RESULT"] == "done" and "Finished" in good.job["MESSAGE"]
     mails, posts = box.mails(), hook.posts()
     assert len(mails) == 4 and len(posts) == 4
     print(f"--- {subject(mails[-1])}\n{body(mails[-1])}")
