@@ -119,7 +119,9 @@ def deliver(subject, text, fields, settings, log, priority="crit"):
     """Send an alert to the journal and every configured channel.
 
     Returns:
-        The list of channel failures (CronError messages); empty when all worked.
+        (failed, reached): the channel failures (CronError messages), and whether the
+        alert reached anyone: True when a configured channel worked, or when only
+        the journal is configured.
     """
     from ticketing_cron import channels
 
@@ -140,7 +142,8 @@ def deliver(subject, text, fields, settings, log, priority="crit"):
             failed.append(e.message)
     for problem in failed:
         log.record(f"alert channel failed: {problem}", "err", {"ALERT_CHANNEL_ERROR": problem})
-    return failed
+    configured = bool(settings.email_to) + bool(settings.webhook_url)
+    return failed, len(failed) < configured or configured == 0
 
 
 def notify_failure(unit, log, environ, config_path):
@@ -169,8 +172,12 @@ def notify_failure(unit, log, environ, config_path):
     fields.update(FAILED_INVOCATION_ID=failure["invocation_id"],
                   SERVICE_RESULT=failure["result"], EXIT_STATUS=failure["exit_status"])
     if kind:
-        failed = deliver(subject, text, fields, settings, log)
-        state = alert_policy.mark_alerted(state, now)
+        failed, reached = deliver(subject, text, fields, settings, log)
+        if reached:
+            state = alert_policy.mark_alerted(state, now)
+        else:
+            log.record("the alert reached no configured channel; it is sent again at the "
+                       "next failed run", "err", {})
     else:
         log.record(quiet_line(state, unit, settings, now), "warning",
                    dict(fields, ALERT="suppressed"))
@@ -205,7 +212,11 @@ def notify_recovery(unit, log, environ, config_path):
         now = time.time()
         subject, text, fields = compose(alert_policy.RECOVERY, state, unit,
                                         socket.gethostname(), now, settings.repeat_interval_s)
-        failed = deliver(subject, text, fields, settings, log, priority="notice")
+        failed, reached = deliver(subject, text, fields, settings, log, priority="notice")
+        if not reached:
+            log.record("the recovery notice reached no configured channel; it is sent again "
+                       "after the next good run", "err", {})
+            return EXIT_STATUS["unavailable"]
     elif state or problem:
         log.record(f"{unit} succeeded; its failure streak ended before any alert", "info", {})
     clear_state(path)

@@ -240,3 +240,31 @@ def test_unwritable_state_directory(alerts, hook):
     proc = alerts.run("notify-failure", T0)
     assert proc.returncode == 69 and events(hook) == ["failure"]
     assert "cannot save" in proc.stderr
+
+
+def test_an_alert_that_reached_nobody_is_sent_again(alerts, serve):
+    broken = serve(status_reply(503))
+    alerts.sendmail_broken()
+    alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{broken.url}"\n')
+    proc = alerts.run("notify-failure", T0)
+    assert proc.returncode == 69
+    assert "the alert reached no configured channel; it is sent again" in proc.stderr
+    alerts.sendmail_ok()
+    alerts.run("notify-failure", T0 + timedelta(minutes=1))
+    assert alerts.subjects() == [
+        f"[ticketing-cron] FAILING: ticketing-cron on {os.uname().nodename}: unavailable"]
+    alerts.run("notify-failure", T0 + timedelta(minutes=2))
+    assert len(alerts.emails()) == 1, "once delivered, the usual reminder interval applies"
+
+
+def test_a_recovery_notice_that_reached_nobody_is_sent_again(alerts):
+    alerts.configure('email_to = ["ops@acme.test"]\n')
+    alerts.run("notify-failure", T0)
+    alerts.sendmail_broken()
+    proc = alerts.run("notify-recovery", T0 + timedelta(minutes=1))
+    assert proc.returncode == 69 and (alerts.state / f"{UNIT}.json").exists()
+    alerts.sendmail_ok()
+    proc = alerts.run("notify-recovery", T0 + timedelta(minutes=2))
+    assert proc.returncode == 0 and not (alerts.state / f"{UNIT}.json").exists()
+    assert [s.split(":")[0] for s in alerts.subjects()] == ["[ticketing-cron] FAILING",
+                                                           "[ticketing-cron] RECOVERED"]
