@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, next_boundary, report,
-                     sleep_until, wait_for)
+from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, next_boundary,
+                     parse_timespan, report, sleep_until, wait_for)
 
 pytestmark = pytest.mark.system
 
@@ -131,6 +131,18 @@ def test_units_verify_and_the_service_is_sandboxed(machine):
         proc = machine.run(["systemd-analyze", "verify", path], check=False)
         assert proc.returncode == 0 and not proc.stderr.strip(), \
             f"systemd-analyze verify {path}:\n{proc.stdout}{proc.stderr}"
+
+    # Every minute at second 0, within a millisecond or so (the default accuracy of a
+    # minute lets the tick land anywhere in it), catching up on missed ticks.
+    timer = machine.show(TIMER, "TimersCalendar", "AccuracyUSec", "Persistent",
+                         "RandomizedDelayUSec")
+    assert "OnCalendar=*-*-* *:*:00 " in timer["TimersCalendar"], timer
+    assert parse_timespan(timer["AccuracyUSec"]) <= 0.1, timer
+    assert parse_timespan(timer["RandomizedDelayUSec"]) == 0, timer
+    assert timer["Persistent"] == "yes", timer
+    # A oneshot has no start timeout by default: one hung run would block every tick.
+    timeout = parse_timespan(machine.show(UNIT, "TimeoutStartUSec")["TimeoutStartUSec"])
+    assert 55 < timeout < 60, f"TimeoutStartSec= is {timeout} s"
 
     exposure = {}
     for unit in (UNIT, FAILURE_UNIT, RECOVERY_UNIT):
