@@ -126,7 +126,9 @@ def deliver(subject, text, fields, settings, log, priority="crit"):
     from ticketing_cron import channels
 
     host = socket.gethostname()
-    log.record(subject, priority, dict(fields, ALERT_TEXT=text))
+    unit = fields["FAILED_UNIT"]
+    log.record(f"{subject} (unit {unit}; look with: journalctl -u {unit} -n 20)", priority,
+               dict(fields, ALERT_TEXT=text))
     failed = []
     if settings.email_to:
         try:

@@ -231,6 +231,7 @@ def test_timeout_result_from_systemd(alerts):
     proc = alerts.run("notify-failure", T0, result="timeout", exit_status="15",
                       extra_env={"MONITOR_EXIT_CODE": "killed"})
     assert proc.returncode == 0 and "FAILING: ticketing-cron on" in proc.stderr
+    assert f"(unit {UNIT}; look with: journalctl -u {UNIT} -n 20)" in proc.stderr
     assert ": timeout" in proc.stderr.splitlines()[0]
 
 

@@ -229,7 +229,8 @@ def test_wrong_secret_fails_with_77_and_alerts(machine, standin, secret):
         assert alert["PRIORITY"] == "2", "the first failure did not alert"
         assert alert["FAILED_OUTCOME"] == "auth"
         assert alert["FAILED_UNIT"] == UNIT
-        assert "auth" in alert["MESSAGE"]
+        assert "auth" in alert["MESSAGE"] and UNIT in alert["MESSAGE"]
+        assert f"journalctl -u {UNIT} -n 20" in alert["MESSAGE"]
         assert alert["SYSLOG_IDENTIFIER"] == "ticketing-cron"
     finally:
         install_secret(machine, secret)
