@@ -38,11 +38,28 @@ def test_verbose_adds_fields():
 def test_journal_records_are_sent_with_identifier_and_priority():
     sent = []
     log = Log(journal=True, stream=io.StringIO())
-    log._send = lambda message, **fields: sent.append((message, fields))
+    log._send = lambda *items: sent.append(items)
     log.hide("s3cret")
     log.record("m s3cret", "err", {"JOB": "sla-check", "X": None})
-    assert sent == [("m [secret]", {"PRIORITY": 3, "SYSLOG_IDENTIFIER": "ticketing-cron",
-                                   "JOB": "sla-check"})]
+    assert sent == [("MESSAGE=m [secret]", "PRIORITY=3", "SYSLOG_IDENTIFIER=ticketing-cron",
+                     "JOB=sla-check")]
+
+
+def test_journal_gone_falls_back_to_stderr():
+    out = io.StringIO()
+    log = Log(journal=True, stream=out)
+
+    def refuse(*items):
+        raise FileNotFoundError(2, "No such file or directory")
+    log._send = refuse
+    log.record("x ok: fine", "info", {})
+    assert out.getvalue() == "ticketing-cron: x ok: fine\n" and not log.journal
+
+
+def test_the_journal_sender_is_systemd_pythons():
+    from ticketing_cron.log import load_journal_sender
+    from systemd import journal
+    assert load_journal_sender() is journal.sendv
 
 
 def test_failure_from_environ():
