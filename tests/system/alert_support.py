@@ -12,11 +12,9 @@ import mailbox
 import os
 import socket
 import time
-import uuid
 from pathlib import Path
 
-from harness import (FAILURE_UNIT, RECOVERY_UNIT, ROOTFS_MARKER, TIMER, UNIT, Machine, report,
-                     sh, wait_for)
+from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, boot_copy, report, wait_for)
 from support import LoopbackServer, send
 
 CONFIG = "/etc/ticketing-cron/config.toml"
@@ -92,11 +90,7 @@ class AlertBox:
         own.mkdir(parents=True, exist_ok=True)
         root = own / "machine"
         started = time.monotonic()
-        sh(["cp", "-a", "--reflink=auto", str(base_rootfs), str(root)])
-        (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
-        (root / ROOTFS_MARKER).unlink()
-        machine = Machine(root, own, f"tc-alerts-{os.getpid()}")
-        machine.boot()
+        machine = boot_copy(base_rootfs, root, own, f"tc-alerts-{os.getpid()}")
         box = cls(machine)
         try:
             box._install(deb)

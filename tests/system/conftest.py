@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import (REPO, ROOTFS_MARKER, REPORT, Background, Machine, Standin, build_newer_deb,
-                     debootstrap, ensure_host_tools, host_release, package_version, report, sh)
+from harness import (REPO, REPORT, Background, Standin, boot_copy, build_newer_deb, debootstrap,
+                     ensure_host_tools, host_release, package_version, report)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -104,11 +104,7 @@ def machine(workdir, base_rootfs, upgrade_build):
     """One booted container for the whole run, made from a copy of the base tree."""
     root = workdir / "machine"
     started = time.monotonic()
-    sh(["cp", "-a", "--reflink=auto", str(base_rootfs), str(root)])
-    (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
-    (root / ROOTFS_MARKER).unlink()
-    m = Machine(root, workdir, f"tc-system-{os.getpid()}")
-    m.boot()
+    m = boot_copy(base_rootfs, root, workdir, f"tc-system-{os.getpid()}")
     report(f"container copied and booted in {time.monotonic() - started:.1f} s")
     yield m
     m.poweroff()

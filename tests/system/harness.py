@@ -4,15 +4,12 @@ See conftest.py for how a run is set up and the environment variables.
 """
 
 import datetime
-import hashlib
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -445,6 +442,16 @@ class Machine:
             for name in dirs + names:
                 found.add(os.path.join(rel, name))
         return found
+
+
+def boot_copy(base_rootfs, root, workdir, name):
+    """Copy the debootstrap tree to ``root`` as a new machine, boot it, return the Machine."""
+    sh(["cp", "-a", "--reflink=auto", str(base_rootfs), str(root)])
+    (Path(root) / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
+    (Path(root) / ROOTFS_MARKER).unlink()
+    machine = Machine(root, workdir, name)
+    machine.boot()
+    return machine
 
 
 def wait_for(predicate, timeout, what, interval=0.25):
