@@ -9,7 +9,7 @@ import sys
 import urllib.parse
 from collections import namedtuple
 
-from ticketing_cron.errors import CronError
+from ticketing_cron.errors import CronError, unreadable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -17,6 +17,7 @@ else:  # pragma: no cover - Debian 12 has Python 3.11
     import tomli as tomllib
 
 DEFAULT_CONFIG_PATH = "/etc/ticketing-cron/config.toml"
+EXAMPLE_PATH = "/usr/share/doc/ticketing-cron/examples/config.toml"
 DEFAULT_JOB = "sla-check"
 TIMER_PERIOD_S = 60
 # The service's TimeoutStartSec= is 58 s; the run's deadline must leave time to start
@@ -67,16 +68,9 @@ def read_toml(path):
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
-    except FileNotFoundError:
-        raise CronError("config", f"{path}: no such file; copy the example from "
-                        "/usr/share/doc/ticketing-cron/ or pass --config PATH") from None
-    except IsADirectoryError:
-        raise CronError("config", f"{path}: is a directory, not a config file") from None
-    except PermissionError:
-        raise CronError("config", f"{path}: permission denied; run as root or fix the "
-                        "file's mode") from None
     except OSError as e:
-        raise CronError("config", f"{path}: cannot read: {e.strerror}") from None
+        raise unreadable(path, e, f"copy {EXAMPLE_PATH} there or pass --config PATH",
+                         "run as root or fix the file's mode") from None
     except UnicodeDecodeError:
         raise CronError("config", f"{path}: not valid UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:

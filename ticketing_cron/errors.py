@@ -39,6 +39,27 @@ class CronError(Exception):
         return EXIT_STATUS[self.outcome]
 
 
+def unreadable(what, error, if_missing, if_denied):
+    """The config error for a file that could not be opened or read.
+
+    Args:
+        what: how messages name the file, e.g. its path.
+        error: the OSError raised by open() or read().
+        if_missing, if_denied: what to do when it does not exist, or may not be read.
+    Returns:
+        CronError("config") with a one-line message.
+    """
+    if isinstance(error, FileNotFoundError):
+        problem = f"no such file; {if_missing}"
+    elif isinstance(error, IsADirectoryError):
+        problem = "is a directory, not a file"
+    elif isinstance(error, PermissionError):
+        problem = f"permission denied; {if_denied}"
+    else:
+        problem = f"cannot read: {error.strerror}"
+    return CronError("config", f"{what}: {problem}")
+
+
 class Interrupted(BaseException):
     """Raised from a signal handler: the run's deadline passed, or SIGTERM arrived.
 

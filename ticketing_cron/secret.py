@@ -2,7 +2,7 @@
 
 import os
 
-from ticketing_cron.errors import CronError
+from ticketing_cron.errors import CronError, unreadable
 
 CREDENTIAL_NAME = "cron-secret"
 FALLBACK_PATH = "/etc/ticketing-cron/cron-secret"
@@ -40,16 +40,11 @@ def read_secret(environ=os.environ):
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_SECRET_BYTES + 1)
-    except FileNotFoundError:
-        raise CronError("config", f"secret {path}: no such file; write the app's CRON_SECRET "
-                        f"there with: install -m 0600 /dev/stdin {FALLBACK_PATH}") from None
-    except IsADirectoryError:
-        raise CronError("config", f"secret {path}: is a directory, not a file") from None
-    except PermissionError:
-        raise CronError("config", f"secret {path}: permission denied; run as root, or through "
-                        "the service, which receives it with LoadCredential=") from None
     except OSError as e:
-        raise CronError("config", f"secret {path}: cannot read: {e.strerror}") from None
+        raise unreadable(f"secret {path}", e, "write the app's CRON_SECRET there with: "
+                         f"install -m 0600 /dev/stdin {FALLBACK_PATH}",
+                         "run as root, or through the service, which receives it with "
+                         "LoadCredential=") from None
     if raw.endswith(b"\n"):
         raw = raw[:-1]
     problem = secret_problem(raw)

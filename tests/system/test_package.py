@@ -119,6 +119,10 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
         "/man8/ticketing-cron.8.gz")
     listing = machine.run(["dpkg", "-L", "ticketing-cron"]).stdout.splitlines()
     assert not [p for p in listing if re.search(r"dist-packages/(tests|dev)\b", p)]
+    # The example that a missing-config error points at is shipped, and is the conffile.
+    example = "/usr/share/doc/ticketing-cron/examples/config.toml"
+    assert example in listing
+    assert machine.run(["cmp", example, CONFIG]).returncode == 0
 
 
 def test_units_verify_and_the_service_is_sandboxed(machine):
