@@ -5,6 +5,7 @@ an administrator fixes the file once instead of once per run.
 """
 
 import math
+import os
 import sys
 import urllib.parse
 from collections import namedtuple
@@ -25,14 +26,22 @@ TIMER_PERIOD_S = 60
 MAX_DEADLINE_S = 55
 PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "invalid")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# What ticketing-cron.timer ships with; sla-check's schedule when the config names none.
+DEFAULT_SCHEDULE = "*-*-* *:*:00"
+MAX_JOB_DEADLINE_S = 86400
+MAX_SCHEDULE_LEN = 200
+ZONEINFO = "/usr/share/zoneinfo"
 
 
 # Plain named tuples rather than dataclasses: the dataclasses module costs more to
 # import than this whole package, and every run pays for it once a minute.
 ApiConfig = namedtuple("ApiConfig", "base_url ca_file connect_timeout read_timeout deadline")
 ApiConfig.__doc__ = "The [api] table: where and how to reach the app."
-JobConfig = namedtuple("JobConfig", "name path")
-JobConfig.__doc__ = "One [jobs.NAME] table: the endpoint a job POSTs to."
+JobConfig = namedtuple("JobConfig", "name path schedule timezone deadline",
+                       defaults=(None, "UTC", None))
+JobConfig.__doc__ = ("One [jobs.NAME] table: the endpoint a job POSTs to, its schedule "
+                     "(None: run by hand only), time zone, and own deadline (None: "
+                     "api.deadline).")
 AlertsConfig = namedtuple("AlertsConfig", "email_to webhook_url alert_after repeat_interval_s",
                           defaults=((), None, 1, 3600))
 AlertsConfig.__doc__ = "The [alerts] table: who hears about failures and how often."
@@ -241,26 +250,65 @@ def is_placeholder(host):
 
 
 def validate_jobs(jobs, problems):
-    """Validate the [jobs.NAME] tables into a dict of name -> JobConfig."""
+    """Validate the [jobs.NAME] tables into a dict of name -> JobConfig.
+
+    Schedules are only checked for what could harm a unit file here (length, control
+    characters); their meaning is checked by `check` and the generator, so that a run
+    never pays for the translation.
+    """
     result = {}
     for name, job in jobs.items():
         prefix = f"jobs.{name}."
         if not isinstance(job, dict):
             problems.append(f"jobs.{name}: must be a table ([jobs.{name}]), not {type_name(job)}")
             continue
-        if not name or not all(c.isalnum() or c in "-_" for c in name):
-            problems.append(f"jobs.{name}: job names may use letters, digits, - and _ only")
+        if not is_job_name(name):
+            problems.append(f"jobs.{name}: job names use lower-case letters, digits and -, "
+                            f"starting with a letter or digit (they become unit names)")
             continue
-        check_keys(job, prefix, {"path"}, problems)
+        count = len(problems)
+        check_keys(job, prefix, {"path", "schedule", "timezone", "deadline"}, problems)
         path = get_string(job, "path", prefix, problems, required=True)
-        if path is None:
-            continue
-        if not path.startswith("/") or any(c.isspace() or c in "?#" for c in path):
+        if path is not None and (not path.startswith("/")
+                                 or any(c.isspace() or c in "?#" for c in path)):
             problems.append(f"{prefix}path: must be an absolute URL path such as "
                             f"/api/cron/sla-check, not {path!r}")
-            continue
-        result[name] = JobConfig(name=name, path=path)
+        schedule = get_string(job, "schedule", prefix, problems)
+        if schedule is not None and (len(schedule) > MAX_SCHEDULE_LEN
+                                     or not schedule.isprintable() or not schedule.isascii()):
+            problems.append(f"{prefix}schedule: must be one line of at most "
+                            f"{MAX_SCHEDULE_LEN} plain characters")
+        if schedule is None and name == DEFAULT_JOB and "schedule" not in job:
+            schedule = DEFAULT_SCHEDULE
+        timezone = get_string(job, "timezone", prefix, problems) or "UTC"
+        if timezone != "UTC" and not is_time_zone(timezone):
+            problems.append(f"{prefix}timezone: {timezone!r} is not a time zone under "
+                            f"{ZONEINFO}; use an IANA name such as \"Europe/Berlin\"")
+        deadline = get_number(job, "deadline", prefix, None, problems, 0, MAX_JOB_DEADLINE_S)
+        if len(problems) == count:
+            result[name] = JobConfig(name=name, path=path, schedule=schedule,
+                                     timezone=timezone, deadline=deadline)
     return result
+
+
+def is_job_name(name):
+    """True for [a-z0-9][a-z0-9-]*: usable in a unit name without escaping."""
+    return bool(name) and name[0] != "-" and all(
+        c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in name)
+
+
+def is_time_zone(name):
+    """True for an IANA time zone name that exists under /usr/share/zoneinfo."""
+    parts = name.split("/")
+    return len(name) <= 64 and all(
+        p and p not in (".", "..") and p[0] != "-"
+        and all(c.isascii() and (c.isalnum() or c in "_+-") for c in p) for p in parts) \
+        and os.path.isfile(os.path.join(ZONEINFO, name))
+
+
+def job_deadline(config, job):
+    """The deadline of one run of ``job``: its own, or api.deadline."""
+    return job.deadline if job.deadline is not None else config.api.deadline
 
 
 def parse_interval(value):

@@ -1,0 +1,66 @@
+"""The [jobs.NAME] tables: schedule, timezone, deadline, names that become unit names."""
+
+import pytest
+
+from ticketing_cron.config import job_deadline, validate
+
+
+def problems_of(jobs, api=None):
+    problems = []
+    config = validate({"api": {"base_url": "https://a.test", **(api or {})}, "jobs": jobs},
+                      "/c.toml", problems)
+    return config, problems
+
+
+def test_a_scheduled_job():
+    config, problems = problems_of({"daily-digest": {
+        "path": "/api/cron/daily-digest", "schedule": "0 7 * * 1-5",
+        "timezone": "Europe/Berlin", "deadline": 300}})
+    assert problems == []
+    job = config.jobs["daily-digest"]
+    assert (job.schedule, job.timezone, job.deadline) == ("0 7 * * 1-5", "Europe/Berlin", 300)
+    assert job_deadline(config, job) == 300
+
+
+def test_defaults_sla_check_every_minute_others_by_hand_utc_api_deadline():
+    config, problems = problems_of({"sla-check": {"path": "/s"}, "cleanup": {"path": "/c"}},
+                                   api={"deadline": 20})
+    assert problems == []
+    assert config.jobs["sla-check"].schedule == "*-*-* *:*:00"
+    assert config.jobs["cleanup"].schedule is None
+    assert config.jobs["cleanup"].timezone == "UTC"
+    assert job_deadline(config, config.jobs["cleanup"]) == 20
+
+
+@pytest.mark.parametrize("name", ["Daily", "daily_digest", "-x", "dig est", "x.y", "é"])
+def test_job_names_must_be_unit_name_safe(name):
+    _, problems = problems_of({name: {"path": "/x"}})
+    assert problems == [f"jobs.{name}: job names use lower-case letters, digits and -, "
+                        f"starting with a letter or digit (they become unit names)"]
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "/etc/localtime",
+                                  "Europe/../UTC", "Europe/Berlin\n", ""])
+def test_time_zone_must_exist(zone):
+    _, problems = problems_of({"j": {"path": "/x", "timezone": zone}})
+    assert len(problems) == 1 and problems[0].startswith("jobs.j.timezone:")
+
+
+@pytest.mark.parametrize("schedule", ["0 7 * * *\nExecStart=/bin/sh", "x" * 201, 5, "",
+                                      "0 7 * * *\t# x"])
+def test_schedule_cannot_smuggle_anything_into_a_unit_file(schedule):
+    _, problems = problems_of({"j": {"path": "/x", "schedule": schedule}})
+    assert len(problems) == 1 and problems[0].startswith("jobs.j.schedule:")
+
+
+@pytest.mark.parametrize("deadline", [0, -1, 86401, "5m", True])
+def test_job_deadline_bounds(deadline):
+    _, problems = problems_of({"j": {"path": "/x", "deadline": deadline}})
+    assert len(problems) == 1 and problems[0].startswith("jobs.j.deadline: must be")
+
+
+def test_every_problem_of_a_job_is_reported_at_once():
+    _, problems = problems_of({"j": {"path": "x", "schedule": "a\nb", "timezone": "Nowhere",
+                                     "deadlin": 5}})
+    assert [p.split(":")[0] for p in problems] == [
+        "jobs.j.deadlin", "jobs.j.path", "jobs.j.schedule", "jobs.j.timezone"]

@@ -1,0 +1,141 @@
+"""Cron lines to OnCalendar=, checked against systemd's own calendar parser.
+
+Every translation is compared with `systemd-analyze calendar --iterations`: its next
+elapses must be exactly those of a brute-force cron evaluator (cron_oracle.py).
+"""
+
+import datetime
+
+import pytest
+
+from cron_oracle import next_times
+from ticketing_cron.errors import CronError
+from ticketing_cron.schedules import calendar
+from ticketing_cron.schedules.cron import is_cron_line, translate
+from ticketing_cron.schedules.plan import oncalendar_lines
+
+BASE = datetime.datetime(2026, 3, 27, 22, 58, 30, tzinfo=datetime.timezone.utc)
+
+# (cron line, the OnCalendar= values it becomes)
+TABLE = [
+    ("* * * * *", ["*-*-* *:*:00"]),
+    ("*/5 * * * *", ["*-*-* *:00/5:00"]),
+    ("0 * * * *", ["*-*-* *:00:00"]),
+    ("0 9 * * 1-5", ["Mon..Fri *-*-* 09:00:00"]),
+    ("30 9 * * mon-fri", ["Mon..Fri *-*-* 09:30:00"]),
+    ("0 7 * * MON,WED,FRI", ["Mon,Wed,Fri *-*-* 07:00:00"]),
+    ("10-30/5 * * * *", ["*-*-* *:10,15,20,25,30:00"]),
+    ("0 8-18/2 * * *", ["*-*-* 08,10,12,14,16,18:00:00"]),
+    ("0 0 * * 0", ["Sun *-*-* 00:00:00"]),
+    ("0 0 * * 7", ["Sun *-*-* 00:00:00"]),
+    ("0 0 * * 5-7", ["Fri..Sun *-*-* 00:00:00"]),
+    ("0 0 * * sat,sun", ["Sat,Sun *-*-* 00:00:00"]),
+    ("0 0 1,15 * 5", ["Fri *-*-* 00:00:00", "*-*-01,15 00:00:00"]),
+    ("30 4 1-7 * mon", ["Mon *-*-* 04:30:00", "*-*-01..07 04:30:00"]),
+    ("0 12 */2 * mon", ["Mon *-*-01/2 12:00:00"]),
+    ("0 0 13 * */3", ["Wed,Sat,Sun *-*-13 00:00:00"]),
+    ("15 3 * jan,jul *", ["*-01,07-* 03:15:00"]),
+    ("0 0 1 jan-mar,oct *", ["*-01..03,10-01 00:00:00"]),
+    ("0 6 * * 1-5/2", ["Mon,Wed,Fri *-*-* 06:00:00"]),
+    ("5,10,45 1,13 * * *", ["*-*-* 01,13:05,10,45:00"]),
+    ("59 23 31 12 *", ["*-12-31 23:59:00"]),
+    ("0 0 29 2 *", ["*-02-29 00:00:00"]),
+    ("30 * * * * *", ["*-*-* *:*:30"]),
+    ("*/15 * * * * *", ["*-*-* *:*:00/15"]),
+    ("0 */10 9-17 * * 1-5", ["Mon..Fri *-*-* 09..17:00/10:00"]),
+    ("@hourly", ["*-*-* *:00:00"]),
+    ("@daily", ["*-*-* 00:00:00"]),
+    ("@midnight", ["*-*-* 00:00:00"]),
+    ("@weekly", ["Sun *-*-* 00:00:00"]),
+    ("@monthly", ["*-*-01 00:00:00"]),
+    ("@yearly", ["*-01-01 00:00:00"]),
+    ("@annually", ["*-01-01 00:00:00"]),
+]
+AT_LINES = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+            "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *",
+            "@annually": "0 0 1 1 *"}
+
+
+@pytest.fixture(scope="module")
+def systemd_elapses():
+    """Every table entry's OnCalendar= values as systemd computes them: 50 elapses each."""
+    expressions = sorted({e + " UTC" for _, lines in TABLE for e in lines})
+    return calendar.analyze(expressions, 50, BASE)
+
+
+@pytest.mark.parametrize("line,expected", TABLE, ids=[t[0] for t in TABLE])
+def test_translation(line, expected):
+    assert list(translate(line)) == expected
+
+
+@pytest.mark.parametrize("line,expected", TABLE, ids=[t[0] for t in TABLE])
+def test_systemd_runs_the_translation_when_cron_would(line, expected, systemd_elapses):
+    results = [systemd_elapses[e + " UTC"] for e in expected]
+    assert [r.error for r in results] == [None] * len(results)
+    # systemd's own normal form: the translation is already in it, give or take spelling.
+    assert all(r.normalized for r in results)
+    merged = list(calendar.merged_elapses(results))[:50]
+    oracle = next_times(AT_LINES.get(line, line), BASE, 50)
+    # Two expressions: their union is complete only up to the earlier one's last elapse.
+    assert merged == oracle[:len(merged)]
+    assert len(merged) >= 25
+
+
+def test_dom_dow_or_really_differs_from_and():
+    """The case the two OnCalendar= lines exist for: either day field is enough."""
+    merged = calendar.merged_elapses(calendar.analyze(
+        [e + " UTC" for e in translate("0 0 13 * 5")], 20, BASE).values())
+    assert any(t.day != 13 for t in merged) and any(t.weekday() != 4 for t in merged)
+    assert all(t.day == 13 or t.weekday() == 4 for t in merged)
+
+
+@pytest.mark.parametrize("line,words", [
+    ("@reboot", "@reboot has no calendar equivalent"),
+    ("@every 5m", "unknown; known @names"),
+    ("0 0 L * *", "L (last day)"),
+    ("0 0 * * 5L", "L (last day)"),
+    ("0 0 LW * *", "L (last day)"),
+    ("0 0 15W * *", "W (nearest weekday)"),
+    ("0 0 * * 1#2", "# (the Nth weekday"),
+    ("0 0 ? * 1", "? is not part of cron(5)"),
+    ("60 * * * *", "minute field '60': 60 is out of range; allowed 0-59"),
+    ("0 24 * * *", "hour field '24': 24 is out of range"),
+    ("0 0 0 * *", "day-of-month field '0': 0 is out of range; allowed 1-31"),
+    ("0 0 * 13 *", "month field '13': 13 is out of range"),
+    ("0 0 * * 8", "day-of-week field '8': 8 is out of range; allowed 0-7"),
+    ("*/0 * * * *", "the step after / must be a whole number from 1 to 60"),
+    ("*/61 * * * *", "the step after / must be"),
+    ("*/x * * * *", "the step after / must be"),
+    ("5/15 * * * *", "a step needs a range or *, as in 5-59/15"),
+    ("30-10 * * * *", "range 30-10 runs backwards"),
+    ("0 0 * * fri-mon", "range fri-mon runs backwards"),
+    ("0 0 * jan-foo *", "'foo' is not a number or a name"),
+    ("0 0 * * jan", "'jan' is not a number or a name"),
+    ("0 0 1 * * * *", "a cron line has 5 fields"),
+    ("1,,2 * * * *", "'' is not a number"),
+    ("61 * * * * *", "second field '61': 61 is out of range"),
+])
+def test_refused_forms_say_why(line, words):
+    with pytest.raises(CronError) as e:
+        translate(line)
+    assert e.value.outcome == "config" and words in e.value.message
+    assert "\n" not in e.value.message
+
+
+@pytest.mark.parametrize("text,cron", [
+    ("*/5 * * * *", True), ("0 9 * * 1-5", True), ("30 * * * * *", True), ("@daily", True),
+    ("@reboot", True), ("*:*:00", False), ("hourly", False), ("Mon..Fri 07:00", False),
+    ("Mon..Fri *-*-* 07:00:00 Europe/Berlin", False), ("*-*-* *:*:00", False)])
+def test_cron_lines_are_told_from_calendar_syntax(text, cron):
+    assert is_cron_line(text) is cron
+
+
+def test_time_zone_is_appended_to_every_line():
+    assert oncalendar_lines("0 7 1 * mon", "Europe/Berlin") == (
+        "Mon *-*-* 07:00:00 Europe/Berlin", "*-*-01 07:00:00 Europe/Berlin")
+    assert oncalendar_lines("Mon..Fri 07:00", "UTC") == ("Mon..Fri 07:00 UTC",)
+
+
+def test_a_long_line_is_refused_before_any_work():
+    with pytest.raises(CronError, match="longer than 200"):
+        translate("1," * 150 + "2 * * * *")

@@ -1,0 +1,5 @@
+"""Job schedules: cron lines to OnCalendar=, systemd's own checks, the generator.
+
+Nothing here is imported by `ticketing-cron run`; only `check` and the systemd
+generator need it.
+"""
