@@ -79,14 +79,15 @@ def call_job(config_path, job_name, log, environ, fields):
                              connect_timeout=api.connect_timeout,
                              read_timeout=api.read_timeout, ca_file=api.ca_file)
     fields["URL"] = request.url
+    deadline = job.deadline if job.deadline is not None else api.deadline
     log.debug(f"POST {request.url} (request id {request.request_id}, deadline "
-              f"{api.deadline:g} s)")
+              f"{deadline:g} s)")
 
     def count_attempt(n):
         fields["ATTEMPTS"] = n
 
-    deadline_at = time.monotonic() + api.deadline
-    with alarm_at(deadline_at, api.deadline):
+    deadline_at = time.monotonic() + deadline
+    with alarm_at(deadline_at, deadline):
         reply = client.post(request, deadline_at, log, on_attempt=count_attempt)
     fields["HTTP_STATUS"] = reply.status
     return judge(reply, request.url)
@@ -123,7 +124,8 @@ def alarm_at(deadline_at, deadline_s):
     a byte every few seconds, nor a slow TLS handshake.
     """
     def handle(signum, frame):
-        raise Interrupted(f"the run's deadline of {deadline_s:g} s (api.deadline) passed "
+        raise Interrupted(f"the run's deadline of {deadline_s:g} s (api.deadline or the "
+                          f"job's deadline) passed "
                           f"before the API answered")
 
     previous = signal.signal(signal.SIGALRM, handle)
