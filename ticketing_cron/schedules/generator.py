@@ -1,0 +1,163 @@
+"""The systemd generator: a timer and service instance per scheduled job in config.toml.
+
+Run by systemd at boot and on every daemon-reload (see systemd.generator(7)) as
+/usr/lib/systemd/system-generators/ticketing-cron-generator NORMAL_DIR [EARLY LATE].
+It writes into NORMAL_DIR only, calls no network, no D-Bus and no systemctl, reads no
+secret, and never fails: a problem is logged to /dev/kmsg and the job skipped.
+"""
+
+import os
+import sys
+
+from ticketing_cron.config import (DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE,
+                                   Config, read_toml, table, validate_api, validate_jobs)
+from ticketing_cron.errors import CronError
+
+GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
+# Where the package installs ticketing-cron@.timer (debhelper's directory on Debian 12).
+UNIT_DIR = "/lib/systemd/system"
+KMSG = "/dev/kmsg"
+# What ticketing-cron.service's TimeoutStartSec= covers without a drop-in: a deadline of
+# up to 55 s (api.deadline's maximum).
+PACKAGED_TIMEOUT_S = 58
+# Any time zone: every minute at second 0 is the same instants in all of them.
+PACKAGED_NORMALIZED = DEFAULT_SCHEDULE
+
+
+def main(argv, environ=os.environ):
+    """Entry point: generate into argv[1]; always returns 0 so boot never fails."""
+    # The variables exist for the tests, which run the generator on fixtures.
+    config_path = environ.get("TICKETING_CRON_GENERATOR_CONFIG", DEFAULT_CONFIG_PATH)
+    kmsg = environ.get("TICKETING_CRON_GENERATOR_KMSG", KMSG)
+    if len(argv) < 2:
+        log(kmsg, "usage: ticketing-cron-generator NORMAL_DIR [EARLY_DIR LATE_DIR]")
+        return 0
+    try:
+        for problem in generate(config_path, argv[1]):
+            log(kmsg, problem)
+    except Exception as e:  # noqa: BLE001 - a generator must never fail boot
+        log(kmsg, f"unexpected {type(e).__name__}: {e}; no job timers generated")
+    return 0
+
+
+def generate(config_path, out_dir):
+    """Write the units for every good scheduled job of ``config_path`` into ``out_dir``.
+
+    Returns:
+        The problems, one line each (a skipped job, an unreadable config).
+    """
+    if any(not c.isprintable() for c in config_path):
+        return [f"config path {config_path!r} is not printable; nothing generated"]
+    try:
+        data = read_toml(config_path)
+    except CronError as e:
+        return [f"{e.message}; no job timers generated"]
+    problems = []
+    api = validate_api(table(data, "api", [], default={}), [])
+    jobs_table = table(data, "jobs", problems, default={DEFAULT_JOB: {"path": "/"}})
+    jobs = []
+    for name, body in jobs_table.items():
+        job_problems = []
+        good = validate_jobs({name: body}, job_problems)
+        if job_problems:
+            problems.append(f"[jobs.{safe(name)}] skipped: {'; '.join(job_problems)}")
+        elif good[name].schedule is not None and not is_packaged_sla_check(good[name], api):
+            jobs.append(good[name])
+    if not jobs:
+        return problems
+    from ticketing_cron.schedules.plan import plan_jobs  # runs systemd-analyze
+
+    try:
+        plans, bad = plan_jobs(Config(config_path, api, {}, None), jobs)
+    except CronError as e:
+        return problems + [f"{e.message}; no job timers generated"]
+    problems.extend(f"[jobs.{name}] skipped: {problem}" for name, problem in bad.items())
+    for name, plan in sorted(plans.items()):
+        if name == DEFAULT_JOB:
+            write_sla_check(out_dir, config_path, plan)
+        else:
+            write_job(out_dir, config_path, plan)
+    return problems
+
+
+def is_packaged_sla_check(job, api):
+    """True for sla-check as ticketing-cron.timer/.service ship it: nothing to generate."""
+    deadline = job.deadline if job.deadline is not None else api.deadline
+    return job.name == DEFAULT_JOB and job.schedule == DEFAULT_SCHEDULE and \
+        job.timezone == "UTC" and deadline + 3 <= PACKAGED_TIMEOUT_S
+
+
+def write_job(out_dir, config_path, plan):
+    """The drop-ins of ticketing-cron@NAME.timer/.service and the link that enables it."""
+    name = plan.job.name
+    write_timer(out_dir, f"ticketing-cron@{name}.timer", config_path, plan)
+    write_service(out_dir, f"ticketing-cron@{name}.service", config_path, plan)
+    wants = os.path.join(out_dir, "timers.target.wants")
+    os.makedirs(wants, exist_ok=True)
+    os.symlink(f"{UNIT_DIR}/ticketing-cron@.timer",
+               os.path.join(wants, f"ticketing-cron@{name}.timer"))
+
+
+def write_sla_check(out_dir, config_path, plan):
+    """Drop-ins for ticketing-cron.timer/.service, only where the config departs from them."""
+    packaged = all(without_zone(n) == PACKAGED_NORMALIZED for n in plan.normalized)
+    if not packaged:
+        write_timer(out_dir, "ticketing-cron.timer", config_path, plan)
+    if not packaged or plan.timeout_s > PACKAGED_TIMEOUT_S:
+        write_service(out_dir, "ticketing-cron.service", config_path, plan)
+
+
+def without_zone(normalized):
+    """A normalized calendar expression without its trailing time zone, if it has one."""
+    words = normalized.split()
+    return " ".join(words[:-1]) if len(words) > 2 else normalized
+
+
+def write_timer(out_dir, unit, config_path, plan):
+    """The timer drop-in: the job's OnCalendar= lines, replacing the packaged ones."""
+    body = "[Timer]\nOnCalendar=\n" + "".join(f"OnCalendar={line}\n" for line in plan.oncalendar)
+    write_dropin(out_dir, unit, config_path, plan.job.name, body)
+
+
+def write_service(out_dir, unit, config_path, plan):
+    """The service drop-in: TimeoutStartSec= a little above the job's deadline."""
+    write_dropin(out_dir, unit, config_path, plan.job.name,
+                 f"[Service]\nTimeoutStartSec={plan.timeout_s}s\n")
+
+
+def write_dropin(out_dir, unit, config_path, name, body):
+    """Write OUT/UNIT.d/ticketing-cron-generator.conf naming its source."""
+    directory = os.path.join(out_dir, unit + ".d")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "ticketing-cron-generator.conf"), "w",
+              encoding="ascii") as f:
+        f.write(f"# Generated by {GENERATOR}\n# from [jobs.{name}] in {config_path}: edit "
+                f"that file and run \"systemctl daemon-reload\".\n"
+                f"[Unit]\nSourcePath={config_path}\n\n{body}")
+
+
+def safe(text):
+    """``text`` cut to one short printable line for the kernel log."""
+    return clean(str(text))[:80]
+
+
+def log(kmsg, message):
+    """One warning record in the kernel log (stderr when /dev/kmsg cannot be opened)."""
+    line = f"<4>ticketing-cron-generator: {clean(message)}\n"
+    try:
+        # Never O_CREAT: without a kernel log there must not appear a file in /dev.
+        fd = os.open(kmsg, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        sys.stderr.write(line[3:])
+        return
+    try:
+        os.write(fd, line.encode("utf-8", "replace"))
+    except OSError:
+        sys.stderr.write(line[3:])
+    finally:
+        os.close(fd)
+
+
+def clean(message):
+    """One printable line of at most 900 characters (kmsg records are short)."""
+    return "".join(c if c.isprintable() else "?" for c in message)[:900]
