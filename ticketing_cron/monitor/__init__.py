@@ -1,0 +1,1 @@
+"""Knowing that it works: the dead-man's ping, `ticketing-cron status`, journal message ids."""
