@@ -27,6 +27,9 @@ def check(config_path, out, err, environ=os.environ):
                          for j in config.jobs.values()) or "none"
         out.write(f"config {config_path}: ok (jobs: {jobs}; deadline "
                   f"{config.api.deadline:g} s)\n")
+        from ticketing_cron.schedules.report import report_schedules  # check only
+
+        problems.extend(report_schedules(config, out, err, environ))
     try:
         secret = read_secret(environ)
     except CronError as e:

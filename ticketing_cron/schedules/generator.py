@@ -100,11 +100,23 @@ def write_job(out_dir, config_path, plan):
 
 def write_sla_check(out_dir, config_path, plan):
     """Drop-ins for ticketing-cron.timer/.service, only where the config departs from them."""
-    packaged = all(without_zone(n) == PACKAGED_NORMALIZED for n in plan.normalized)
-    if not packaged:
+    if not packaged_schedule(plan):
         write_timer(out_dir, "ticketing-cron.timer", config_path, plan)
-    if not packaged or plan.timeout_s > PACKAGED_TIMEOUT_S:
+    if sla_check_timeout(plan) != PACKAGED_TIMEOUT_S:
         write_service(out_dir, "ticketing-cron.service", config_path, plan)
+
+
+def packaged_schedule(plan):
+    """True when a plan's schedule is ticketing-cron.timer's own, every minute."""
+    return all(without_zone(n) == PACKAGED_NORMALIZED for n in plan.normalized)
+
+
+def sla_check_timeout(plan):
+    """ticketing-cron.service's TimeoutStartSec= in seconds for sla-check's plan: the
+    packaged 58 s while it keeps the packaged schedule and its deadline fits."""
+    if packaged_schedule(plan) and plan.timeout_s <= PACKAGED_TIMEOUT_S:
+        return PACKAGED_TIMEOUT_S
+    return plan.timeout_s
 
 
 def without_zone(normalized):

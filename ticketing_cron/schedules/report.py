@@ -1,0 +1,93 @@
+"""The schedules part of `ticketing-cron check`: each job's timer, next runs, drift."""
+
+import os
+import tempfile
+
+from ticketing_cron.config import DEFAULT_CONFIG_PATH, DEFAULT_JOB
+from ticketing_cron.errors import CronError
+from ticketing_cron.schedules import generator
+from ticketing_cron.schedules.plan import plan_jobs
+
+GENERATOR_DIR = "/run/systemd/generator"
+
+
+def report_schedules(config, out, err, environ=os.environ):
+    """Print each job's normalized schedule and next three runs; warn about stale units.
+
+    Args:
+        config: the validated Config.
+        out, err: text streams for the schedules and for warnings.
+        environ: the process environment (TICKETING_CRON_GENERATOR_DIR for tests).
+    Returns:
+        The problems, one line each with its key path.
+    """
+    scheduled = [job for job in config.jobs.values() if job.schedule is not None]
+    try:
+        plans, bad = plan_jobs(config, scheduled)
+    except CronError as e:
+        return [e.message]
+    for job in config.jobs.values():
+        if job.schedule is None:
+            out.write(f"schedule {job.name}: none; run by hand with "
+                      f"`ticketing-cron run {job.name}`\n")
+        elif job.name in plans:
+            plan = plans[job.name]
+            unit = "ticketing-cron.timer" if job.name == DEFAULT_JOB else \
+                f"ticketing-cron@{job.name}.timer"
+            timeout = generator.sla_check_timeout(plan) if job.name == DEFAULT_JOB \
+                else plan.timeout_s
+            runs = ", ".join(t.strftime("%a %Y-%m-%d %H:%M:%S UTC") for t in plan.next_runs)
+            out.write(f"schedule {job.name}: {job.schedule!r} -> "
+                      f"{' | '.join(plan.normalized)} ({unit}, TimeoutStartSec="
+                      f"{timeout}s); next: {runs or 'never'}\n")
+    stale = stale_units(config.path, environ)
+    if stale:
+        err.write(f"ticketing-cron: warning: the timers systemd runs differ from "
+                  f"{config.path} ({stale}); run systemctl daemon-reload\n")
+    return [bad[job.name] for job in scheduled if job.name in bad]
+
+
+def stale_units(config_path, environ):
+    """What differs between the generator's last output and what the config makes now.
+
+    Compares the files, not systemd's state, so it needs no D-Bus. Only for the config
+    the generator reads, and only where systemd has run generators.
+    Returns:
+        "" when they match (or cannot be compared), else a short description.
+    """
+    directory = environ.get("TICKETING_CRON_GENERATOR_DIR")
+    if directory is None:
+        if config_path != DEFAULT_CONFIG_PATH or not os.path.isdir(GENERATOR_DIR) \
+                or not os.path.exists(generator.GENERATOR):
+            return ""
+        directory = GENERATOR_DIR
+    with tempfile.TemporaryDirectory(prefix="ticketing-cron-check.") as scratch:
+        generator.generate(config_path, scratch)
+        wanted = generated_files(scratch)
+    running = generated_files(directory)
+    units = sorted({path.split("/")[-1 if path.startswith("timers.") else 0]
+                    .removesuffix(".d") for path in set(wanted) ^ set(running)
+                    | {k for k in set(wanted) & set(running) if wanted[k] != running[k]}})
+    return ", ".join(units)
+
+
+def generated_files(directory):
+    """{relative path: text or '-> target'} of the generator's files under ``directory``."""
+    found = {}
+    for top in (directory, os.path.join(directory, "timers.target.wants")):
+        try:
+            names = os.listdir(top)
+        except OSError:
+            continue
+        for name in names:
+            if not name.startswith("ticketing-cron"):
+                continue
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                found[os.path.relpath(path, directory)] = "-> " + os.readlink(path)
+            elif os.path.isdir(path):
+                conf = os.path.join(path, "ticketing-cron-generator.conf")
+                if os.path.isfile(conf):
+                    with open(conf, encoding="utf-8", errors="replace") as f:
+                        found[os.path.relpath(conf, directory)] = f.read()
+    return found
