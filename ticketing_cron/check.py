@@ -15,7 +15,8 @@ def check(config_path, out, err, environ=os.environ):
         out, err: text streams for the good news and for the problems.
         environ: the process environment (for $CREDENTIALS_DIRECTORY).
     Returns:
-        0 when both are usable, 78 (config) otherwise.
+        0 when both are usable (warnings, such as a short or group-readable secret,
+        are written to ``err`` but do not change it), 78 (config) otherwise.
     """
     problems = []
     try:
@@ -23,19 +24,22 @@ def check(config_path, out, err, environ=os.environ):
     except CronError as e:
         problems.extend(e.details)
     else:
-        jobs = ", ".join(f"{j.name} -> {config.api.base_url}{j.path}"
+        jobs = ", ".join(f"{j.name} -> {config.api.base_url}{j.path}{ping_note(j)}"
                          for j in config.jobs.values()) or "none"
         out.write(f"config {config_path}: ok (jobs: {jobs}; deadline "
                   f"{config.api.deadline:g} s)\n")
         from ticketing_cron.schedules.report import report_schedules  # check only
 
         problems.extend(report_schedules(config, out, err, environ))
+    warnings = []
     try:
-        secret = read_secret(environ)
+        secret = read_secret(environ, warnings)
     except CronError as e:
         problems.append(e.message)
     else:
         out.write(f"secret {secret_path(environ)}: ok ({len(secret)} characters)\n")
+    for warning in warnings:
+        err.write(f"ticketing-cron: warning: {warning}\n")
     for problem in problems:
         err.write(f"ticketing-cron: {problem}\n")
     if problems:
@@ -43,3 +47,13 @@ def check(config_path, out, err, environ=os.environ):
                   f"fix and run `ticketing-cron check` again\n")
         return EXIT_STATUS["config"]
     return 0
+
+
+def ping_note(job):
+    """' (ping https://hc-ping.com)' for a job with a ping_url: scheme and host only,
+    since the URL's path is a credential."""
+    if not job.ping_url:
+        return ""
+    from ticketing_cron.monitor.ping_url import origin
+
+    return f" (ping {origin(job.ping_url)})"

@@ -31,6 +31,7 @@ exit statuses:
 examples:
   ticketing-cron check                 validate config and secret, call nothing
   ticketing-cron -v run                one SLA check now, with debug detail
+  ticketing-cron status               is every job healthy? (exit 0, else 1)
   journalctl -u ticketing-cron -n 20   what the timer's runs said"""
 
 
@@ -78,6 +79,32 @@ def build_parser():
         description="After UNIT succeeded: if people were alerted about its failures, "
         "send one recovery notice; forget the failure streak either way.")
     recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
+    status = commands.add_parser(
+        "status", formatter_class=help_formatter,
+        help="is it healthy? each job's timer, last run, streak and last 24 hours",
+        description="For each job (or JOB): its schedule and units, whether the timer is\n"
+        "enabled and active, the next run, the last run and last success, the current\n"
+        "failure streak and whether it alerted, and the last 24 hours (runs, failures\n"
+        "by outcome, median and 95th-percentile duration, requests unassigned), from\n"
+        "systemd and the journal (root, or the systemd-journal or adm group).\n\n"
+        "exit status: 0 healthy; 1 a job is failing or overdue (timer stopped or\n"
+        "disabled, or a due run left no record); 78 config error.")
+    status.add_argument("job", nargs="?", metavar="JOB", help="only this [jobs.NAME]")
+    status.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    imp = commands.add_parser(
+        "import-env", formatter_class=help_formatter,
+        help="take API_BASE_URL and CRON_SECRET from the old Node.js app's .env (root)",
+        description="Set api.base_url in the config from the .env's API_BASE_URL (nothing "
+        "else in the file changes; the old one is kept as config.toml.bak) and write its "
+        "CRON_SECRET to cron-secret beside the config (mode 0600, root), atomically, after "
+        "validating both; then run check. The secret is shown only as its length and "
+        "SHA-256 prefix.")
+    imp.add_argument("env_path", metavar="PATH", help="the old app's .env file")
+    imp.add_argument("--encrypt", action="store_true",
+                     help="store the secret with systemd-creds (host key) as "
+                     "cron-secret.cred and install the encrypted-secret drop-in")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="print what would change; write nothing")
     return parser
 
 
@@ -98,6 +125,13 @@ def main(argv=None):
         if args.command == "check":
             from ticketing_cron.check import check
             return check(args.config, sys.stdout, sys.stderr)
+        if args.command == "status":
+            from ticketing_cron.monitor.status import status
+            return status(args.config, args.job, args.json, sys.stdout, sys.stderr)
+        if args.command == "import-env":
+            from ticketing_cron.import_env import import_env
+            return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
+                              sys.stdout, sys.stderr)
         from ticketing_cron import notify
         handler = notify.notify_failure if args.command == "notify-failure" \
             else notify.notify_recovery

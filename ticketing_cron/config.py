@@ -37,11 +37,11 @@ ZONEINFO = "/usr/share/zoneinfo"
 # import than this whole package, and every run pays for it once a minute.
 ApiConfig = namedtuple("ApiConfig", "base_url ca_file connect_timeout read_timeout deadline")
 ApiConfig.__doc__ = "The [api] table: where and how to reach the app."
-JobConfig = namedtuple("JobConfig", "name path schedule timezone deadline",
-                       defaults=(None, "UTC", None))
+JobConfig = namedtuple("JobConfig", "name path schedule timezone deadline ping_url",
+                       defaults=(None, "UTC", None, None))
 JobConfig.__doc__ = ("One [jobs.NAME] table: the endpoint a job POSTs to, its schedule "
-                     "(None: run by hand only), time zone, and own deadline (None: "
-                     "api.deadline).")
+                     "(None: run by hand only), time zone, own deadline (None: "
+                     "api.deadline), and Healthchecks ping URL (None: no ping).")
 AlertsConfig = namedtuple("AlertsConfig", "email_to webhook_url alert_after repeat_interval_s",
                           defaults=((), None, 1, 3600))
 AlertsConfig.__doc__ = "The [alerts] table: who hears about failures and how often."
@@ -84,6 +84,11 @@ def read_toml(path):
         raise CronError("config", f"{path}: not valid UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise CronError("config", f"{path}: not valid TOML: {e}") from None
+    except Exception as e:  # noqa: BLE001 - whatever the parser raises, the file is at fault
+        # The parser's own limits: nesting deeper than the interpreter's recursion
+        # limit (RecursionError), an integer of more than 4300 digits (ValueError).
+        raise CronError("config", f"{path}: not usable TOML ({type(e).__name__}: "
+                        f"{str(e)[:120]})") from None
 
 
 def describe_problems(path, problems):
@@ -267,7 +272,8 @@ def validate_jobs(jobs, problems):
                             f"starting with a letter or digit (they become unit names)")
             continue
         count = len(problems)
-        check_keys(job, prefix, {"path", "schedule", "timezone", "deadline"}, problems)
+        check_keys(job, prefix, {"path", "schedule", "timezone", "deadline", "ping_url"},
+                   problems)
         path = get_string(job, "path", prefix, problems, required=True)
         if path is not None and (not path.startswith("/")
                                  or any(c.isspace() or c in "?#" for c in path)):
@@ -285,9 +291,14 @@ def validate_jobs(jobs, problems):
             problems.append(f"{prefix}timezone: {timezone!r} is not a time zone under "
                             f"{ZONEINFO}; use an IANA name such as \"Europe/Berlin\"")
         deadline = get_number(job, "deadline", prefix, None, problems, 0, MAX_JOB_DEADLINE_S)
+        ping_url = None
+        if "ping_url" in job:  # its path is a credential: no message may show it
+            from ticketing_cron.monitor.ping_url import validate_ping_url
+
+            ping_url = validate_ping_url(job["ping_url"], prefix + "ping_url", problems)
         if len(problems) == count:
             result[name] = JobConfig(name=name, path=path, schedule=schedule,
-                                     timezone=timezone, deadline=deadline)
+                                     timezone=timezone, deadline=deadline, ping_url=ping_url)
     return result
 
 

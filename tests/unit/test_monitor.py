@@ -414,3 +414,28 @@ def test_the_catalog_explains_every_message_id():
         assert "\nDefined-By: ticketing-cron\n" in "\n" + text
         assert text.split("\n\n", 1)[1].strip(), "every entry explains what to do"
     assert "sha256sum" in entries[message_ids.OUTCOME["auth"]]
+
+
+def test_config_reads_ping_url_and_hides_its_path_in_problems(tmp_path):
+    config = config_with(tmp_path, f'ping_url = "{PING}/"\n')
+    assert config.jobs["sla-check"].ping_url == PING
+    assert config_with(tmp_path).jobs["sla-check"].ping_url is None
+    with pytest.raises(CronError) as e:
+        config_with(tmp_path, 'ping_url = "http://hc.ops.test/3f1c2a9e-secret"\n')
+    assert e.value.outcome == "config" and "jobs.sla-check.ping_url: http://" in e.value.message
+    assert "3f1c2a9e" not in e.value.message and "3f1c2a9e" not in " ".join(e.value.details)
+
+
+def test_check_names_only_the_ping_host(tmp_path):
+    from ticketing_cron.check import check
+
+    config_with(tmp_path, f'ping_url = "{PING}"\n')
+    (tmp_path / "cred").mkdir()
+    (tmp_path / "cred" / "cron-secret").write_text("s3cret-value\n")
+    (tmp_path / "cred" / "cron-secret").chmod(0o600)
+    out, err = io.StringIO(), io.StringIO()
+    assert check(str(tmp_path / "config.toml"), out, err,
+                 {"CREDENTIALS_DIRECTORY": str(tmp_path / "cred")}) == 0
+    assert "sla-check -> https://tickets.ops.test/api/cron/sla-check (ping https://hc-ping.com)" \
+        in out.getvalue()
+    assert "3f1c2a9e" not in out.getvalue() + err.getvalue()

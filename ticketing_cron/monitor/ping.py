@@ -109,6 +109,26 @@ def ping_after_run(job_name, ping_url, exit_status, request_id, summary, deadlin
     Returns:
         None on success, else the reason (also written as a warning record).
     """
+    try:
+        failure = attempt_ping(ping_url, exit_status, request_id, summary, deadline_at, log,
+                               clock, send)
+    except Exception as e:  # noqa: BLE001 - a ping must never change how the run ends
+        import traceback
+
+        log.debug("ping traceback: " + " | ".join(traceback.format_exc().splitlines()))
+        failure = f"unexpected {type(e).__name__}"
+    if failure is None:
+        return None
+    failure = scrub(failure, ping_url)
+    log.record(f"{job_name} ping to {origin(ping_url)} failed: {failure}; the run's own "
+               f"outcome (exit status {exit_status}) is unaffected", "warning",
+               {"JOB": job_name, "REQUEST_ID": request_id, "PING_HOST": origin(ping_url),
+                "MESSAGE_ID": PING_FAILED})
+    return failure
+
+
+def attempt_ping(ping_url, exit_status, request_id, summary, deadline_at, log, clock, send):
+    """ping_after_run's work: None on success, else why the ping failed."""
     from ticketing_cron.runner import alarm_at, terminate_on_sigterm
 
     url = ping_target(ping_url, exit_status, request_id)
@@ -127,10 +147,4 @@ def ping_after_run(job_name, ping_url, exit_status, request_id, summary, deadlin
                        else f"no answer within {budget:.1f} s")
     if failure is None:
         log.debug(f"ping {shown}: accepted")
-        return None
-    failure = scrub(failure, ping_url)
-    log.record(f"{job_name} ping to {shown} failed: {failure}; the run's own outcome "
-               f"(exit status {exit_status}) is unaffected", "warning",
-               {"JOB": job_name, "REQUEST_ID": request_id, "PING_HOST": shown,
-                "MESSAGE_ID": PING_FAILED})
     return failure
