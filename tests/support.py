@@ -209,9 +209,12 @@ class Cli:
         self.write_config(f'[api]\nbase_url = "{base_url}"\ndeadline = 6\n'
                           f'connect_timeout = 2\nread_timeout = 3\n{api_extra}\n{rest}')
 
-    def write_secret(self, data):
+    def write_secret(self, data, mode=0o600):
+        """Write the credential as systemd would hand it over: private to its owner."""
         self.cred_dir.mkdir(exist_ok=True)
-        (self.cred_dir / "cron-secret").write_bytes(data)
+        path = self.cred_dir / "cron-secret"
+        path.write_bytes(data)
+        path.chmod(mode)
 
     def env(self, extra=None):
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",

@@ -2,12 +2,18 @@
 
 A run writes exactly one summary record (the one with an OUTCOME field); debug
 records (-v) carry no OUTCOME so that `journalctl OUTCOME=...` counts runs.
+
+Everything written is first redacted (the secret, escaped or in fragments, becomes
+[secret]: the last line of defence behind the runner's redaction of the raw reply),
+then made harmless for terminals: no control, format or bidi character survives,
+so a reply cannot move the cursor, erase a line or reorder what a reader sees.
 """
 
 import os
 import sys
 
 IDENTIFIER = "ticketing-cron"
+UNPRINTABLE = "\ufffd"
 PRIORITY = {"crit": 2, "err": 3, "warning": 4, "notice": 5, "info": 6, "debug": 7}
 
 
@@ -24,6 +30,16 @@ def stderr_is_journal(environ=os.environ, fd=2):
     return (st.st_dev, st.st_ino) == (int(dev), int(ino))
 
 
+def printable(text, keep_newlines=False):
+    """``text`` safe for a terminal: whitespace other than the space (and the newline
+    when kept) becomes a space; every other control, format, bidi, private-use or
+    unassigned character becomes U+FFFD, visibly. Plain text is returned as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or (keep_newlines and c == "\n")
+                   else " " if c.isspace() else UNPRINTABLE for c in text)
+
+
 class Log:
     """Writes records to the journal or to stderr, hiding a registered secret.
 
@@ -37,18 +53,21 @@ class Log:
         self.verbose = verbose
         self.journal = stderr_is_journal() if journal is None else journal
         self.stream = stream or sys.stderr
-        self.secrets = []
+        self.redactors = []
         self._send = None
 
     def hide(self, secret):
-        """Never write ``secret``: it is replaced by [secret] in every record."""
+        """Never write ``secret``: it, its escaped forms and its fragments of
+        redact.FRAGMENT_CHARS or more characters become [secret] in every record."""
         if secret:
-            self.secrets.append(secret)
+            from ticketing_cron.redact import Redactor
+
+            self.redactors.append(Redactor(secret))
 
     def redact(self, text):
         """``text`` with every registered secret replaced."""
-        for secret in self.secrets:
-            text = text.replace(secret, "[secret]")
+        for redactor in self.redactors:
+            text = redactor.text(text)
         return text
 
     def debug(self, message, **fields):
@@ -64,10 +83,14 @@ class Log:
             priority: a key of PRIORITY.
             fields: extra journal fields (upper-case names); values become text.
         """
-        message = self.redact(message)
+        message = printable(self.redact(message))
         fields = {k: self.redact(str(v)) for k, v in fields.items() if v is not None}
-        if self.journal and self.send_journal(message, priority, fields):
-            return
+        if self.journal:
+            # Field values may span lines (ALERT_TEXT); MESSAGE stays one line.
+            journal_fields = {k: printable(v, keep_newlines=True) for k, v in fields.items()}
+            if self.send_journal(message, priority, journal_fields):
+                return
+        fields = {k: printable(v) for k, v in fields.items()}
         prefix = "" if priority in ("notice", "info", "debug") else f"{priority}: "
         if self.verbose and fields:
             message += " [" + " ".join(f"{k}={v}" for k, v in fields.items()) + "]"

@@ -10,6 +10,7 @@ from ticketing_cron import client
 from ticketing_cron.config import load_config
 from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
 from ticketing_cron.judge import judge, plural
+from ticketing_cron.redact import Redactor
 from ticketing_cron.secret import read_secret
 
 
@@ -90,7 +91,25 @@ def call_job(config_path, job_name, log, environ, fields):
     with alarm_at(deadline_at, deadline):
         reply = client.post(request, deadline_at, log, on_attempt=count_attempt)
     fields["HTTP_STATUS"] = reply.status
-    return judge(reply, request.url)
+    return judge(redact_reply(reply, Redactor(secret)), request.url)
+
+
+def redact_reply(reply, redactor):
+    """The reply with the secret hidden in its body, Location and Content-Type.
+
+    Done on the raw bytes, before judge decodes JSON or cuts text short, since either
+    would turn an echoed secret into a form that no longer matches it.
+
+    Args:
+        reply: client.Reply.
+        redactor: redact.Redactor for the secret.
+    Returns:
+        client.Reply with those three replaced by their redacted forms.
+    """
+    return reply._replace(
+        body=redactor.bytes(reply.body),
+        location=reply.location and redactor.text(reply.location),
+        content_type=reply.content_type and redactor.text(reply.content_type))
 
 
 def success_message(success, attempts, duration_ms):

@@ -28,6 +28,47 @@ def test_stderr_lines_and_redaction():
     assert out.getvalue() == "ticketing-cron: err: sla-check auth: got [secret] back\n"
 
 
+def test_escaped_and_cut_secrets_are_redacted_on_both_paths():
+    secret = "tc-4f\"9a\\c1'7e/d2b0c83a5e6f"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in secret)
+    out, sent = io.StringIO(), []
+    for log in (Log(verbose=True, journal=False, stream=out), Log(journal=True)):
+        log._send = lambda *items: sent.append("\n".join(items))
+        log.hide(secret)
+        log.record(f"got {secret[:14]}… and {escaped}", "err",
+                   {"ERR": repr(secret), "URL": "https://x.test/?s=" + secret.replace("/", "%2F")})
+    for text in (out.getvalue(), *sent):
+        assert text.count("[secret]") == 4, text
+        assert secret[:12] not in text and "\\u0074" not in text and "%2F" not in text
+
+
+HOSTILE = "text/html\x1b[2K\rsla-check ok: fine\u202egnp.exe\x9b31m\x00\u2028end\ttab\nline"
+
+
+def test_control_and_format_characters_never_reach_stderr():
+    out = io.StringIO()
+    log = Log(verbose=True, journal=False, stream=out)
+    log.record(f"sla-check protocol: {HOSTILE}", "err", {"ALERT_TEXT": HOSTILE})
+    line = out.getvalue()
+    assert line.count("\n") == 1 and line.endswith("\n")
+    assert not any(c in line[:-1] for c in "\x1b\r\x00\x9b\u202e\u2028\n\t")
+    assert "text/html\ufffd[2K sla-check ok: fine\ufffdgnp.exe\ufffd31m\ufffd end tab line" in line
+
+
+def test_control_and_format_characters_never_reach_the_journal():
+    sent = []
+    log = Log(journal=True)
+    log._send = lambda *items: sent.append(items)
+    log.record(f"sla-check protocol: {HOSTILE}", "err", {"ALERT_TEXT": "first\n" + HOSTILE})
+    (items,) = sent
+    message, alert_text = items[0], items[3]
+    assert message == ("MESSAGE=sla-check protocol: text/html\ufffd[2K sla-check ok: fine"
+                       "\ufffdgnp.exe\ufffd31m\ufffd end tab line")
+    # Multi-line fields keep their newlines, and nothing else.
+    assert alert_text == ("ALERT_TEXT=first\ntext/html\ufffd[2K sla-check ok: fine"
+                          "\ufffdgnp.exe\ufffd31m\ufffd end tab\nline")
+
+
 def test_verbose_adds_fields():
     out = io.StringIO()
     log = Log(verbose=True, journal=False, stream=out)
