@@ -30,7 +30,20 @@ def runs(n):
     return f"{n} failed run{'' if n == 1 else 's'}"
 
 
-def compose(kind, state, unit, host, now, repeat_interval_s):
+def chat_escape(text):
+    """Text for a Slack or Mattermost message: &, < and > as the entities both
+    document, so that nothing in it becomes a link (<url|label>) or a mention
+    (<!channel>, <@U123>)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def chat_quote(text):
+    """Text from elsewhere (the run's reply) as a code span: no markup, links or
+    @-mentions inside. A backtick would end the span, so it becomes a quote."""
+    return f"`{text.replace('`', chr(39))}`" if text else text
+
+
+def compose(kind, state, unit, host, now, repeat_interval_s, chat=False):
     """Build an alert.
 
     Args:
@@ -40,6 +53,8 @@ def compose(kind, state, unit, host, now, repeat_interval_s):
         host: this machine's name.
         now: epoch seconds.
         repeat_interval_s: the reminder interval, to tell readers what comes next.
+        chat: for a chat webhook: the run's message quoted (chat_quote), and the
+            subject and text escaped (chat_escape).
     Returns:
         (subject, text, fields): one-line subject, multi-line text, dict of
         journal/webhook fields. Nothing in them comes from the secret.
@@ -60,8 +75,9 @@ def compose(kind, state, unit, host, now, repeat_interval_s):
         headline = {FIRST: "FAILING", REMINDER: "STILL FAILING", CHANGED: "FAILING DIFFERENTLY"}
         subject = f"[ticketing-cron] {headline[kind]}: {job} on {host}: {outcome}"
         status = state.get("last_http_status")
+        message = state["last_message"]
         text = (f"{job} on {host} failed: {outcome}\n"
-                f"{state['last_message']}\n\n"
+                f"{chat_quote(message) if chat else message}\n\n"
                 f"Failing since {when(since)} ({span(now - since)}, {runs(count)} in a row)"
                 f"{'; HTTP ' + str(status) if status else ''}.\n"
                 f"Unit: {unit}\n\nHow to look:\n{look}\n"
@@ -71,4 +87,6 @@ def compose(kind, state, unit, host, now, repeat_interval_s):
     fields = {"ALERT": kind, "FAILED_UNIT": unit, "JOB": job, "FAILED_OUTCOME": outcome,
               "FAILING_SINCE": when(since), "CONSECUTIVE_FAILURES": count,
               "OUTAGE_S": int(now - since)}
+    if chat:
+        return chat_escape(subject), chat_escape(text), fields
     return subject, text, fields

@@ -19,13 +19,15 @@ def find_sendmail(environ=os.environ):
     return shutil.which("sendmail", path=environ.get("PATH")) or SENDMAIL_FALLBACK
 
 
-def send_email(addresses, subject, text, sender_host, environ=os.environ):
+def send_email(addresses, subject, text, sender_host, environ=os.environ,
+               timeout=SENDMAIL_TIMEOUT_S):
     """Hand one message to the local MTA.
 
     Args:
         addresses: recipient addresses (validated by config).
         subject, text: the message.
         sender_host: for the From: header.
+        timeout: seconds sendmail may take (at most SENDMAIL_TIMEOUT_S).
     Raises:
         CronError("unavailable") when sendmail is missing, fails or hangs.
     """
@@ -36,15 +38,16 @@ def send_email(addresses, subject, text, sender_host, environ=os.environ):
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text, cte="8bit")  # readable as it lies in a mailbox
     sendmail = find_sendmail(environ)
+    timeout = min(timeout, SENDMAIL_TIMEOUT_S)
     try:
         proc = subprocess.run([sendmail, "-oi", "-t"], input=message.as_bytes(),
-                              capture_output=True, timeout=SENDMAIL_TIMEOUT_S)
+                              capture_output=True, timeout=timeout)
     except FileNotFoundError:
         raise CronError("unavailable", f"email: {sendmail} not found; install an MTA "
                         "(e.g. apt install postfix or exim4) or remove alerts.email_to") from None
     except subprocess.TimeoutExpired:
         raise CronError("unavailable", f"email: {sendmail} did not finish in "
-                        f"{SENDMAIL_TIMEOUT_S} s") from None
+                        f"{timeout:.0f} s") from None
     except OSError as e:
         raise CronError("unavailable", f"email: cannot run {sendmail}: {e.strerror}") from None
     if proc.returncode != 0:
@@ -53,21 +56,24 @@ def send_email(addresses, subject, text, sender_host, environ=os.environ):
                         f"{why or 'no message'}")
 
 
-def send_webhook(url, payload, ca_file=None):
+def send_webhook(url, payload, ca_file=None, timeout=WEBHOOK_TIMEOUT_S):
     """POST a JSON payload once, TLS verified, no redirects, bounded in time.
 
+    Args:
+        timeout: seconds the whole request may take (at most WEBHOOK_TIMEOUT_S).
     Raises:
         CronError when the hook does not answer 2xx.
     """
+    timeout = min(timeout, WEBHOOK_TIMEOUT_S)
     request = client.Request(url=url, secret=None, request_id=os.urandom(16).hex(),
-                             connect_timeout=5, read_timeout=WEBHOOK_TIMEOUT_S,
+                             connect_timeout=min(5, timeout), read_timeout=timeout,
                              ca_file=ca_file)
     headers = {"Content-Type": "application/json", "User-Agent": client.USER_AGENT,
                "X-Request-ID": request.request_id}
     body = json.dumps(payload).encode()
     pool = client.make_pool(request)
     try:
-        reply = client.send_once(pool, request, headers, WEBHOOK_TIMEOUT_S, 1, body=body)
+        reply = client.send_once(pool, request, headers, timeout, 1, body=body)
     except client.RetryableError as e:
         raise CronError("unavailable", f"webhook: {e.message}") from None
     except CronError as e:

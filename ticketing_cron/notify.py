@@ -12,14 +12,22 @@ import socket
 import time
 
 from ticketing_cron import alert_policy
+from ticketing_cron.alert_delivery import deadline, deliver
 from ticketing_cron.alert_message import compose, runs, span, when
-from ticketing_cron.alert_state import clear_state, load_state, save_state, state_dir, state_path
+from ticketing_cron.alert_state import (clear_state, load_state, locked, save_state, state_dir,
+                                        state_path)
 from ticketing_cron.config import AlertsConfig, read_toml, table, validate_alerts
-from ticketing_cron.errors import EXIT_STATUS, CronError
+from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
 
 OUTCOME_BY_STATUS = {str(status): outcome for outcome, status in EXIT_STATUS.items()}
-RECORD_LOOKUP_TRIES = 5
-JOURNAL_SOCKET = "/run/systemd/journal/socket"
+# The handler units' TimeoutStartSec= is 55 s: the deadline leaves time to log, and
+# to take back an undelivered alert's mark (LOCK_WAIT_S at most).
+HANDLER_DEADLINE_S = 44
+# Channels are given until this much before the alarm, which stops only what
+# ignores its own time limit (a webhook that trickles its reply).
+ALARM_MARGIN_S = 2
+LOCK_WAIT_S = 5
+ALERT_MARKS = ("last_alert_at", "alerted_outcome", "alerts_sent")
 
 
 def failure_from_environ(unit, environ):
@@ -59,45 +67,18 @@ def describe_failure(failure):
             f"look with: journalctl -u {unit} -n 20; systemctl status {unit}")
 
 
-def find_run_record(invocation_id, sleep=time.sleep):
-    """The failed run's summary record (the one with OUTCOME=), from the journal.
-
-    Args:
-        invocation_id: $MONITOR_INVOCATION_ID.
-    Returns:
-        dict of the record's fields, or None when there is no journal or no record.
-    """
-    if not invocation_id or not os.path.exists(JOURNAL_SOCKET):
-        return None
-    try:
-        from systemd import journal
-    except ImportError:
-        return None
-    for _ in range(RECORD_LOOKUP_TRIES):  # journald may still be writing it
-        reader = journal.Reader()
-        try:
-            reader.add_match(_SYSTEMD_INVOCATION_ID=invocation_id)
-            for entry in reader:
-                if "OUTCOME" in entry:
-                    return {k: str(v) for k, v in entry.items()}
-        finally:
-            reader.close()
-        sleep(0.2)
-    return None
-
-
 def failure_event(failure, record):
-    """The streak's view of one failed run: from its record, else from systemd's words."""
+    """The streak's view of one failed run: from its record (run_record's validated
+    fields), else from systemd's words."""
     if record is None:
         return {"outcome": failure["outcome"], "message": describe_failure(failure),
                 "http_status": None, "job": None}
-    prefix = f"{record.get('JOB')} {record.get('OUTCOME')}: "
-    message = record.get("MESSAGE", "")
-    status = record.get("HTTP_STATUS")
-    return {"outcome": record["OUTCOME"], "job": record.get("JOB"),
+    prefix = f"{record['JOB']} {record['OUTCOME']}: "
+    message = record["MESSAGE"]
+    status = int(record["HTTP_STATUS"])
+    return {"outcome": record["OUTCOME"], "job": record["JOB"],
             "message": message[len(prefix):] if message.startswith(prefix) else message,
-            "http_status": int(status) if status and status.isdigit() and status != "0"
-            else None}
+            "http_status": status or None}
 
 
 def load_alert_settings(config_path):
@@ -115,78 +96,97 @@ def load_alert_settings(config_path):
     return settings, "; ".join(problems) or None
 
 
-def deliver(subject, text, fields, settings, log, priority="crit"):
-    """Send an alert to the journal and every configured channel.
-
-    Returns:
-        (failed, reached): the channel failures (CronError messages), and whether the
-        alert reached anyone: True when a configured channel worked, or when only
-        the journal is configured.
-    """
-    from ticketing_cron import channels
-
-    host = socket.gethostname()
-    unit = fields["FAILED_UNIT"]
-    log.record(f"{subject} (unit {unit}; look with: journalctl -u {unit} -n 20)", priority,
-               dict(fields, ALERT_TEXT=text))
-    failed = []
-    if settings.email_to:
-        try:
-            channels.send_email(settings.email_to, subject, text, host)
-        except CronError as e:
-            failed.append(e.message)
-    if settings.webhook_url:
-        payload = {"text": f"{subject}\n{text}", "host": host,
-                   **{k.lower(): v for k, v in fields.items()}}
-        try:
-            channels.send_webhook(settings.webhook_url, payload)
-        except CronError as e:
-            failed.append(e.message)
-    for problem in failed:
-        log.record(f"alert channel failed: {problem}", "err", {"ALERT_CHANNEL_ERROR": problem})
-    configured = bool(settings.email_to) + bool(settings.webhook_url)
-    return failed, len(failed) < configured or configured == 0
-
-
 def notify_failure(unit, log, environ, config_path):
     """Count a failed run of ``unit`` and alert if the rules say so.
 
+    The streak is saved before any channel is tried (a handler killed while
+    delivering has still counted the run), under the lock shared with the recovery
+    handler, and the whole run is bounded by HANDLER_DEADLINE_S.
+
     Returns:
-        0; 78 if the [alerts] settings are invalid; 69 if a configured channel failed
-        or the state could not be saved.
+        0; 78 if the [alerts] settings are invalid; 69 if a configured channel failed,
+        the state could not be saved or the deadline passed.
     """
+    deadline_at = time.monotonic() + HANDLER_DEADLINE_S - ALARM_MARGIN_S
+    try:
+        with deadline(HANDLER_DEADLINE_S):
+            status, undelivered = failure_handler(unit, log, environ, config_path,
+                                                  deadline_at)
+    except Interrupted as e:
+        log.record(f"{unit}: {e.message} before the alert handler finished", "err", {})
+        return EXIT_STATUS["unavailable"]
+    if undelivered:  # after the deadline's alarm: this must not be cut short
+        status = unmark(*undelivered, log) or status
+    return status
+
+
+def failure_handler(unit, log, environ, config_path, deadline_at):
+    """notify_failure's work, inside its deadline.
+
+    Returns:
+        (exit status, None or the (path, state, now) of an alert that reached no
+        channel, whose mark is to be taken back).
+    """
+    from ticketing_cron.run_record import find_run_record
+
     failure = failure_from_environ(unit, environ)
-    event = failure_event(failure, find_run_record(failure["invocation_id"]))
+    event = failure_event(failure, find_run_record(unit, failure))
     settings, settings_problem = load_alert_settings(config_path)
     if settings_problem:
         log.record(f"alerts: {settings_problem}; alerting through the journal only until it "
                    f"is fixed", "err", {})
     path = state_path(state_dir(environ), unit)
-    state, state_problem = load_state(path)
-    if state_problem:
-        log.record(state_problem, "warning", {})
     now = time.time()
-    state = alert_policy.record_failure(state, event, now)
-    kind = alert_policy.alert_due(state, now, settings.alert_after, settings.repeat_interval_s)
-    failed = []
-    subject, text, fields = compose(kind or alert_policy.REMINDER, state, unit,
-                                    socket.gethostname(), now, settings.repeat_interval_s)
+    with locked(path, LOCK_WAIT_S) as held:
+        warn_unlocked(held, path, log)
+        state, state_problem = load_state(path)
+        if state_problem:
+            log.record(state_problem, "warning", {})
+        state = alert_policy.record_failure(state, event, now)
+        kind = alert_policy.alert_due(state, now, settings.alert_after,
+                                      settings.repeat_interval_s)
+        status = save(path, alert_policy.mark_alerted(state, now) if kind else state, log)
+    words = (kind or alert_policy.REMINDER, state, unit, socket.gethostname(), now,
+             settings.repeat_interval_s)
+    subject, text, fields = compose(*words)
     fields.update(FAILED_INVOCATION_ID=failure["invocation_id"],
                   SERVICE_RESULT=failure["result"], EXIT_STATUS=failure["exit_status"])
+    failed, undelivered = [], None
     if kind:
-        failed, reached = deliver(subject, text, fields, settings, log)
-        if reached:
-            state = alert_policy.mark_alerted(state, now)
-        else:
-            log.record("the alert reached no configured channel; it is sent again at the "
-                       "next failed run", "err", {})
+        failed, reached = deliver((subject, text, fields), compose(*words, chat=True)[:2],
+                                  settings, log, deadline_at)
+        if not reached:
+            undelivered = (path, state, now)
     else:
         log.record(quiet_line(state, unit, settings, now), "warning",
                    dict(fields, ALERT="suppressed"))
-    status = save(path, state, log)
     if settings_problem:
-        return EXIT_STATUS["config"]
-    return EXIT_STATUS["unavailable"] if failed else status
+        return EXIT_STATUS["config"], undelivered
+    return (EXIT_STATUS["unavailable"] if failed else status), undelivered
+
+
+def unmark(path, state, now, log):
+    """After an alert reached no channel: take back its mark, so that the next failed
+    run sends it again, unless the streak has moved on (a recovery ended it, say).
+
+    Returns:
+        save()'s status.
+    """
+    log.record("the alert reached no configured channel; it is sent again at the "
+               "next failed run", "err", {})
+    with locked(path, LOCK_WAIT_S) as held:
+        warn_unlocked(held, path, log)
+        current, _ = load_state(path)
+        if not current or current.get("first_failure_at") != state["first_failure_at"] \
+                or current.get("last_alert_at") != now:
+            return 0
+        return save(path, dict(current, **{k: state[k] for k in ALERT_MARKS}), log)
+
+
+def warn_unlocked(held, path, log):
+    if not held:
+        log.record(f"alert state {path}: not locked within {LOCK_WAIT_S} s (another "
+                   f"handler holds it); going on without the lock", "warning", {})
 
 
 def quiet_line(state, unit, settings, now):
@@ -203,26 +203,58 @@ def quiet_line(state, unit, settings, now):
 def notify_recovery(unit, log, environ, config_path):
     """After a success: announce the end of an alerted streak once, and forget it.
 
+    The streak is forgotten before the notice goes out, under the lock shared with
+    the failure handler; if the notice reaches no channel it is put back (unless a
+    new streak has begun) so that the next good run sends the notice again.
+
     Returns:
-        0; 69 if a configured channel failed.
+        0; 69 if a configured channel failed or the deadline passed.
+    """
+    deadline_at = time.monotonic() + HANDLER_DEADLINE_S - ALARM_MARGIN_S
+    try:
+        with deadline(HANDLER_DEADLINE_S):
+            status, undelivered = recovery_handler(unit, log, environ, config_path,
+                                                   deadline_at)
+    except Interrupted as e:
+        log.record(f"{unit}: {e.message} before the recovery handler finished", "err", {})
+        return EXIT_STATUS["unavailable"]
+    if undelivered:  # after the deadline's alarm: this must not be cut short
+        path, state = undelivered
+        with locked(path, LOCK_WAIT_S) as held:
+            warn_unlocked(held, path, log)
+            if load_state(path) == (None, None):  # no new streak began meanwhile
+                save(path, state, log)
+    return status
+
+
+def recovery_handler(unit, log, environ, config_path, deadline_at):
+    """notify_recovery's work, inside its deadline.
+
+    Returns:
+        (exit status, None or the (path, state) to put back because the notice
+        reached no channel).
     """
     path = state_path(state_dir(environ), unit)
-    state, problem = load_state(path)
-    failed = []
-    if alert_policy.recovery_due(state):
-        settings, _ = load_alert_settings(config_path)
-        now = time.time()
-        subject, text, fields = compose(alert_policy.RECOVERY, state, unit,
-                                        socket.gethostname(), now, settings.repeat_interval_s)
-        failed, reached = deliver(subject, text, fields, settings, log, priority="notice")
-        if not reached:
-            log.record("the recovery notice reached no configured channel; it is sent again "
-                       "after the next good run", "err", {})
-            return EXIT_STATUS["unavailable"]
-    elif state or problem:
-        log.record(f"{unit} succeeded; its failure streak ended before any alert", "info", {})
-    clear_state(path)
-    return EXIT_STATUS["unavailable"] if failed else 0
+    with locked(path, LOCK_WAIT_S) as held:
+        warn_unlocked(held, path, log)
+        state, problem = load_state(path)
+        clear_state(path)
+    if not alert_policy.recovery_due(state):
+        if state or problem:
+            log.record(f"{unit} succeeded; its failure streak ended before any alert",
+                       "info", {})
+        return 0, None
+    settings, _ = load_alert_settings(config_path)
+    now = time.time()
+    words = (alert_policy.RECOVERY, state, unit, socket.gethostname(), now,
+             settings.repeat_interval_s)
+    failed, reached = deliver(compose(*words), compose(*words, chat=True)[:2], settings, log,
+                              deadline_at, priority="notice")
+    if not reached:
+        log.record("the recovery notice reached no configured channel; it is sent again "
+                   "after the next good run", "err", {})
+        return EXIT_STATUS["unavailable"], (path, state)
+    return (EXIT_STATUS["unavailable"] if failed else 0), None
 
 
 def save(path, state, log):

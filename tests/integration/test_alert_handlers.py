@@ -8,13 +8,16 @@ import email
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
 
-from support import REPO, status_reply
+from support import REPO, send, status_reply
 
 UNIT = "ticketing-cron.service"
 T0 = datetime(2026, 11, 29, 12, 0, 0)
@@ -52,18 +55,37 @@ class Alerts:
     def configure(self, alerts, api='[api]\nbase_url = "https://tickets.acme.test"\n'):
         self.config.write_text(api + "[alerts]\n" + alerts)
 
-    def run(self, command, at, exit_status="69", result="exit-code", extra_env=None):
+    def start(self, command, at, exit_status="69", result="exit-code", extra_env=None,
+              speed=None):
+        """Start a handler at the fake time ``at`` (its clock running ``speed`` times
+        faster than the real one, if given); returns the Popen."""
         env = {"PATH": f"{self.bin}:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
                "PYTHONPATH": str(REPO), "STATE_DIRECTORY": str(self.state),
                "MONITOR_SERVICE_RESULT": result, "MONITOR_EXIT_CODE": "exited",
                "MONITOR_EXIT_STATUS": exit_status, "MONITOR_INVOCATION_ID": "0123abcd"}
         env.update(extra_env or {})
-        proc = subprocess.run(["faketime", at.strftime("%Y-%m-%d %H:%M:%S"), sys.executable,
-                               "-m", "ticketing_cron", "--config", str(self.config), command,
-                               UNIT], env=env, capture_output=True, text=True, timeout=60)
-        assert "Traceback" not in proc.stderr, proc.stderr
-        assert self.secret not in proc.stderr + proc.stdout
-        return proc
+        stamp = at.strftime("%Y-%m-%d %H:%M:%S")
+        fake = ["-f", f"@{stamp} x{speed}"] if speed else [stamp]
+        return subprocess.Popen(["faketime", *fake, sys.executable, "-m", "ticketing_cron",
+                                 "--config", str(self.config), command, UNIT], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+
+    def finish(self, popen, timeout=60):
+        """Wait for a started handler; returns its CompletedProcess."""
+        out, err = popen.communicate(timeout=timeout)
+        assert "Traceback" not in err, err
+        assert self.secret not in err + out
+        return subprocess.CompletedProcess(popen.args, popen.returncode, out, err)
+
+    def run(self, command, at, exit_status="69", result="exit-code", extra_env=None,
+            speed=None, timeout=60):
+        return self.finish(self.start(command, at, exit_status, result, extra_env, speed),
+                           timeout)
+
+    def streak(self):
+        path = self.state / f"{UNIT}.json"
+        return json.loads(path.read_text()) if path.exists() else None
 
     def emails(self):
         mails = sorted(self.mail.iterdir(), key=lambda p: int(p.stem))
@@ -269,3 +291,154 @@ def test_a_recovery_notice_that_reached_nobody_is_sent_again(alerts):
     assert proc.returncode == 0 and not (alerts.state / f"{UNIT}.json").exists()
     assert [s.split(":")[0] for s in alerts.subjects()] == ["[ticketing-cron] FAILING",
                                                            "[ticketing-cron] RECOVERED"]
+
+
+# ---------------------------------------------------------------- issue 7, item 4
+
+
+def test_a_handler_killed_while_delivering_has_counted_the_run(alerts, serve):
+    """systemd kills a handler that outlives TimeoutStartSec=; the alert it was sending
+    (the email went out) must stay counted, or every later minute alerts again."""
+    arrived = threading.Event()
+
+    def hang(handler, request):
+        arrived.set()
+        time.sleep(30)
+    hook = serve(hang)
+    alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{hook.url}"\n')
+    handler = alerts.start("notify-failure", T0)
+    try:
+        assert arrived.wait(30), "the webhook was never called"
+    finally:
+        os.killpg(handler.pid, signal.SIGKILL)  # as systemd's TimeoutStartSec= ends
+        handler.communicate(timeout=10)
+    assert len(alerts.emails()) == 1
+    streak = alerts.streak()
+    assert streak is not None, "the streak was not saved before delivering"
+    assert streak["consecutive_failures"] == 1 and streak["last_alert_at"] is not None
+
+    proc = alerts.run("notify-failure", T0 + timedelta(minutes=1))
+    assert "already alerted" in proc.stderr
+    assert len(alerts.emails()) == 1, "the next failed minute sent the first alert again"
+
+
+def trickle(handler, request):
+    """A reply that never ends: headers, then one byte every half second."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "1000000")
+    handler.end_headers()
+    try:
+        for _ in range(240):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(0.5)
+    except OSError:
+        pass  # the handler gave up: what this test wants
+
+
+def test_a_trickling_webhook_is_cut_by_the_handler_deadline(alerts, serve):
+    """Each byte comes well within the 10 s read timeout, so only the handler's own
+    deadline (44 s, below the unit's TimeoutStartSec=55s) stops it. The clock runs ten
+    times faster (libfaketime; signal.alarm and poll follow it), so the deadline
+    passes after 4.4 real seconds, and without one the handler would run for the
+    two minutes the trickle lasts."""
+    hook = serve(trickle)
+    alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{hook.url}"\n')
+    proc = alerts.run("notify-failure", T0, speed=10, timeout=40)
+    assert proc.returncode == 69, proc.stderr
+    assert "alert channel failed: webhook: cut short: the alert handler's deadline" \
+        in proc.stderr
+    assert len(alerts.emails()) == 1
+    assert alerts.streak()["last_alert_at"] is not None
+
+
+def test_a_malformed_webhook_reply_stops_neither_the_email_nor_the_streak(alerts, serve):
+    """A Content-Length of 5,000 digits once raised a ValueError out of the webhook
+    channel and killed the handler before it saved the streak."""
+    def malformed(handler, request):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "9" * 5000)
+        handler.end_headers()
+    hook = serve(malformed)
+    alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{hook.url}"\n')
+    proc = alerts.run("notify-failure", T0)
+    assert proc.returncode == 69, proc.stderr
+    assert "alert channel failed: webhook:" in proc.stderr
+    assert len(alerts.emails()) == 1 and len(hook.received) == 1
+    proc = alerts.run("notify-failure", T0 + timedelta(minutes=1))
+    assert "already alerted" in proc.stderr and len(alerts.emails()) == 1
+
+
+@pytest.mark.parametrize("field, value", [
+    ("consecutive_failures", "x"), ("last_alert_at", []), ("first_failure_at", 1e300),
+    ("consecutive_failures", 10**40), ("first_failure_at", float("nan")),
+    ("alerts_sent", True), ("last_outcome", {"a": 1}), ("last_http_status", "200"),
+], ids=["count-text", "epoch-list", "epoch-huge", "count-huge", "epoch-nan", "count-bool",
+        "outcome-object", "status-text"])
+def test_a_state_file_with_wrong_types_still_alerts(alerts, hook, field, value):
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.run("notify-failure", T0)
+    path = alerts.state / f"{UNIT}.json"
+    state = json.loads(path.read_text())
+    state[field] = value
+    path.write_text(json.dumps(state))  # json writes nan as NaN, as Python reads it
+    proc = alerts.run("notify-failure", T0 + timedelta(hours=2))
+    assert proc.returncode == 0, proc.stderr
+    assert f"is not a streak record ({field}" in proc.stderr
+    assert events(hook) == ["failure", "failure"], "the corrupt state stopped the alert"
+    assert alerts.streak()["consecutive_failures"] == 1
+
+
+def test_a_state_file_nested_too_deep_still_alerts(alerts, hook):
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.state.mkdir()
+    (alerts.state / f"{UNIT}.json").write_text("[" * 100000 + "]" * 100000)
+    proc = alerts.run("notify-failure", T0)
+    assert proc.returncode == 0, proc.stderr
+    assert "unreadable" in proc.stderr and events(hook) == ["failure"]
+
+
+@pytest.mark.parametrize("toml, what", [
+    ("a = " + "[" * 5000 + "]" * 5000 + "\n", "RecursionError"),
+    ("[alerts]\nalert_after = " + "9" * 5000 + "\n", "ValueError"),
+], ids=["nested-5000-deep", "5000-digit-integer"])
+def test_a_config_that_breaks_the_toml_parser_still_alerts(alerts, toml, what):
+    alerts.config.write_text(toml)
+    proc = alerts.run("notify-failure", T0, exit_status="77")
+    assert proc.returncode == 78, proc.stderr
+    assert f"not usable TOML ({what}" in proc.stderr
+    assert "crit: [ticketing-cron] FAILING: ticketing-cron on" in proc.stderr
+
+
+# ---------------------------------------------------------------- issue 7, item 5
+
+
+def test_a_slow_failure_handler_does_not_resurrect_an_ended_streak(alerts, serve):
+    """The failure handler is held up by a slow webhook; meanwhile a run succeeds and
+    the recovery handler ends the streak. The failure handler must not write the old
+    streak back afterwards: that would silence the next outage's first alert."""
+    first_post = threading.Event()
+    release = threading.Event()
+
+    def slow_then_fast(handler, request):
+        if not first_post.is_set():
+            first_post.set()
+            release.wait(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(slow_then_fast)
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    failing = alerts.start("notify-failure", T0)
+    try:
+        assert first_post.wait(30), "the failure handler never called the webhook"
+        recovery = alerts.run("notify-recovery", T0 + timedelta(seconds=50))
+    finally:
+        release.set()
+    failing = alerts.finish(failing)
+    assert failing.returncode == 0 and recovery.returncode == 0, failing.stderr
+    assert events(hook) == ["failure", "recovery"]
+    assert alerts.streak() is None, "the slow failure handler resurrected the streak"
+
+    # The next outage alerts at once.
+    alerts.run("notify-failure", T0 + timedelta(minutes=2))
+    assert events(hook) == ["failure", "recovery", "failure"]

@@ -116,3 +116,81 @@ def test_state_file_is_plain_json(tmp_path):
     state, _ = simulate(["auth"])
     save_state(str(tmp_path / "s.json"), state)
     assert json.loads((tmp_path / "s.json").read_text())["last_outcome"] == "auth"
+
+
+# ------------------------------------------------------------- issue 7, items 4, 5, 7
+
+
+def test_the_lock_is_exclusive_and_its_wait_bounded(tmp_path):
+    from ticketing_cron.alert_state import locked
+
+    path = str(tmp_path / "state" / "ticketing-cron.service.json")
+    clock = iter(range(100))
+    with locked(path, 10) as first:
+        assert first
+        with locked(path, 3, sleep=lambda s: None, clock=lambda: next(clock)) as second:
+            assert second is False, "a second holder got the lock"
+    with locked(path, 0) as again:
+        assert again, "the lock was not released"
+
+
+def test_a_lock_file_that_cannot_be_made_does_not_stop_the_handler(tmp_path):
+    from ticketing_cron.alert_state import locked
+
+    (tmp_path / "file").write_text("")
+    with locked(str(tmp_path / "file" / "x.json"), 1) as held:
+        assert held is False
+
+
+def test_reply_markup_is_quoted_and_escaped_for_chat():
+    hostile = ("<!channel> <https://evil.test/reset|reset your secret> @here & `x` "
+               "<@U024BE7LH>")
+    state = policy.record_failure(None, dict(fail("protocol"), message=hostile), T0)
+    subject, text, _ = compose(policy.FIRST, state, "ticketing-cron.service", "app1", T0, 3600,
+                               chat=True)
+    line = text.splitlines()[1]
+    assert line == ("`&lt;!channel&gt; &lt;https://evil.test/reset|reset your secret&gt; "
+                    "@here &amp; 'x' &lt;@U024BE7LH&gt;`")
+    assert "<" not in subject + text and ">" not in subject + text
+    # The email keeps the words as they are.
+    _, plain, _ = compose(policy.FIRST, state, "ticketing-cron.service", "app1", T0, 3600)
+    assert plain.splitlines()[1] == hostile
+
+
+def test_a_channel_that_raises_anything_fails_alone():
+    import time
+
+    from ticketing_cron.alert_delivery import try_channel
+    from ticketing_cron.errors import Interrupted
+    from ticketing_cron.log import Log
+
+    def raising(error):
+        def send(left):
+            raise error
+        return send
+    later = time.monotonic() + 30
+    log = Log(journal=False)
+    assert try_channel("webhook", raising(ValueError("Exceeds the limit\n(4300)")), later,
+                       log) == "webhook: unexpected ValueError: Exceeds the limit (4300)"
+    assert try_channel("email", raising(CronError("unavailable", "email: queue full")),
+                       later, log) == "email: queue full"
+    assert try_channel("webhook", raising(Interrupted("the deadline passed")), later,
+                       log) == "webhook: cut short: the deadline passed"
+    assert try_channel("email", lambda left: None, later, log) is None
+    assert "not tried" in try_channel("email", lambda left: None, time.monotonic(), log)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("consecutive_failures", "x"), ("consecutive_failures", -1), ("consecutive_failures", 1.5),
+    ("last_alert_at", []), ("last_alert_at", float("inf")), ("first_failure_at", None),
+    ("alerts_sent", False), ("last_outcome", None), ("last_http_status", 1000),
+    ("last_message", "x" * 5000), ("job", 7),
+])
+def test_state_of_the_wrong_type_is_refused(tmp_path, field, value):
+    path = str(tmp_path / "s.json")
+    state, _ = simulate(["auth"])
+    state[field] = value
+    with open(path, "w") as f:
+        json.dump(state, f)
+    loaded, problem = load_state(path)
+    assert loaded is None and f"({field} " in problem

@@ -1,0 +1,150 @@
+"""The failed run's own summary record, read from the journal by the root alert handler.
+
+Any local user can write journal records with any fields, and on journald 252 even
+with another unit's invocation id (journald takes a user unit's id from a symlink in
+the user's own /run/user/UID/). So a record is believed only for what journald
+derives from the kernel and from PID 1 (_SYSTEMD_UNIT, _UID, _TRANSPORT, and the
+invocation id among them), only when its outcome agrees with the exit status systemd
+reports, and only field by field after validation. Anything else falls back to
+systemd's own words about the failure.
+"""
+
+import os
+import pwd
+import subprocess
+import time
+
+from ticketing_cron.config import is_job_name
+from ticketing_cron.errors import EXIT_STATUS
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+IDENTIFIER = "ticketing-cron"
+# systemd's range for DynamicUser= (61184-65519, docs/UIDS-GIDS.md).
+DYNAMIC_UIDS = range(61184, 65520)
+LOOKUP_TRIES = 5             # journald may still be taking in the record
+LOOKUP_PAUSE_S = 0.2
+LOOKUP_S = 3.0               # the whole lookup, tries included
+MAX_ENTRIES = 64             # records of one run looked at, per try
+MAX_FIELD_BYTES = 8192       # journald hands out no longer field values
+MAX_MESSAGE = 2000
+MAX_JOB = 64
+SYSTEMCTL_TIMEOUT_S = 5
+
+
+def unit_uids(unit, run=subprocess.run):
+    """The user ids that ``unit``'s processes run as, in systemd's own view of the unit.
+
+    Args:
+        unit: a unit name.
+    Returns:
+        A range of uids: DynamicUser= units (and, when systemctl cannot tell, the
+        packaged units, which all use DynamicUser=) get DYNAMIC_UIDS; User=NAME the
+        user's uid; no User= root's; an unknown user an empty range.
+    """
+    try:
+        proc = run(["systemctl", "show", "--property=DynamicUser", "--property=User", "--",
+                    unit], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return DYNAMIC_UIDS
+    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    if proc.returncode != 0 or props.get("DynamicUser", "yes") == "yes":
+        return DYNAMIC_UIDS
+    user = props.get("User") or "root"
+    if user.isascii() and user.isdigit():
+        return range(int(user), int(user) + 1)
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return range(0)
+    return range(uid, uid + 1)
+
+
+def _text(entry, key):
+    """A field's value if it is one string (not repeated, not binary), else None."""
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _number(value):
+    """An int from an int, or from a string of ASCII digits; else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        return int(value)
+    return None
+
+
+def trusted_record(entry, unit, invocation_id, uids, exit_code, exit_status):
+    """The validated fields of one journal entry, if it is the run's own summary record.
+
+    Args:
+        entry: the entry's fields (journal.Reader's dict, or plain strings).
+        unit: the failed unit; invocation_id: $MONITOR_INVOCATION_ID.
+        uids: the uids the unit runs as (unit_uids()).
+        exit_code, exit_status: $MONITOR_EXIT_CODE and $MONITOR_EXIT_STATUS.
+    Returns:
+        dict with JOB, OUTCOME, MESSAGE and HTTP_STATUS (strings), or None when any
+        check fails.
+    """
+    if (_text(entry, "_SYSTEMD_UNIT") != unit
+            or str(entry.get("_SYSTEMD_INVOCATION_ID", "")).replace("-", "") != invocation_id
+            or _text(entry, "SYSLOG_IDENTIFIER") != IDENTIFIER
+            or _text(entry, "_TRANSPORT") != "journal"
+            or _number(entry.get("_UID")) not in uids):
+        return None
+    outcome = _text(entry, "OUTCOME")
+    if outcome not in EXIT_STATUS or outcome == "ok" or exit_code != "exited" \
+            or str(EXIT_STATUS[outcome]) != exit_status:
+        return None
+    job = _text(entry, "JOB")
+    if job is None or len(job) > MAX_JOB or not is_job_name(job):
+        return None
+    status = _text(entry, "HTTP_STATUS") or "0"
+    if not (status.isascii() and status.isdigit() and len(status) <= 3):
+        return None
+    message = _text(entry, "MESSAGE")
+    if message is None or len(message) > MAX_MESSAGE or not message.isprintable():
+        return None
+    return {"JOB": job, "OUTCOME": outcome, "MESSAGE": message, "HTTP_STATUS": status}
+
+
+def find_run_record(unit, failure, sleep=time.sleep, clock=time.monotonic):
+    """The failed run's summary record, if the journal holds a trustworthy one.
+
+    Args:
+        unit: the failed unit.
+        failure: notify.failure_from_environ()'s dict (invocation_id, exit_code,
+            exit_status).
+    Returns:
+        trusted_record()'s dict, or None: no journal, no invocation id, no record, or
+        none that passes every check. At most LOOKUP_S seconds and MAX_ENTRIES
+        records per try.
+    """
+    invocation_id = failure["invocation_id"]
+    if not (len(invocation_id) == 32 and all(c in "0123456789abcdef" for c in invocation_id)) \
+            or not os.path.exists(JOURNAL_SOCKET):
+        return None
+    try:
+        from systemd import journal
+    except ImportError:
+        return None
+    uids = unit_uids(unit)
+    give_up_at = clock() + LOOKUP_S
+    for _ in range(LOOKUP_TRIES):
+        reader = journal.Reader()
+        try:
+            reader.data_threshold = MAX_FIELD_BYTES
+            reader.add_match(_SYSTEMD_INVOCATION_ID=invocation_id, _SYSTEMD_UNIT=unit,
+                             SYSLOG_IDENTIFIER=IDENTIFIER, _TRANSPORT="journal")
+            for _, entry in zip(range(MAX_ENTRIES), reader):
+                if "OUTCOME" in entry:
+                    found = trusted_record(entry, unit, invocation_id, uids,
+                                           failure["exit_code"], failure["exit_status"])
+                    if found:
+                        return found
+        finally:
+            reader.close()
+        if clock() + LOOKUP_PAUSE_S > give_up_at:
+            break
+        sleep(LOOKUP_PAUSE_S)
+    return None
