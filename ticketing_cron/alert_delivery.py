@@ -8,6 +8,7 @@ import traceback
 from contextlib import contextmanager
 
 from ticketing_cron.errors import CronError, Interrupted
+from ticketing_cron.monitor.message_ids import for_alert
 
 MIN_CHANNEL_S = 1.0   # a channel with less time left than this is not tried
 
@@ -48,7 +49,7 @@ def deliver(alert, chat, settings, log, deadline_at, priority="crit"):
     host = socket.gethostname()
     unit = fields["FAILED_UNIT"]
     log.record(f"{subject} (unit {unit}; look with: journalctl -u {unit} -n 20)", priority,
-               dict(fields, ALERT_TEXT=text))
+               dict(fields, ALERT_TEXT=text, MESSAGE_ID=for_alert(fields.get("ALERT"))))
     senders = []
     if settings.email_to:
         senders.append(("email", lambda left: channels().send_email(

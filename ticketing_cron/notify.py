@@ -18,6 +18,7 @@ from ticketing_cron.alert_state import (clear_state, load_state, locked, save_st
                                         state_path)
 from ticketing_cron.config import AlertsConfig, read_toml, table, validate_alerts
 from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
+from ticketing_cron.monitor.message_ids import for_alert
 
 OUTCOME_BY_STATUS = {str(status): outcome for outcome, status in EXIT_STATUS.items()}
 # The handler units' TimeoutStartSec= is 55 s: the deadline leaves time to log, and
@@ -159,7 +160,7 @@ def failure_handler(unit, log, environ, config_path, deadline_at):
             undelivered = (path, state, now)
     else:
         log.record(quiet_line(state, unit, settings, now), "warning",
-                   dict(fields, ALERT="suppressed"))
+                   dict(fields, ALERT="suppressed", MESSAGE_ID=for_alert("suppressed")))
     if settings_problem:
         return EXIT_STATUS["config"], undelivered
     return (EXIT_STATUS["unavailable"] if failed else status), undelivered

@@ -10,6 +10,7 @@ from ticketing_cron import client
 from ticketing_cron.config import load_config
 from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
 from ticketing_cron.judge import judge, plural
+from ticketing_cron.monitor.message_ids import OUTCOME as MESSAGE_ID
 from ticketing_cron.redact import Redactor
 from ticketing_cron.secret import read_secret
 
@@ -29,9 +30,10 @@ def run_job(config_path, job_name, log, environ=os.environ):
     fields = {"JOB": job_name, "REQUEST_ID": os.urandom(16).hex(), "HTTP_STATUS": 0,
               "ATTEMPTS": 0}
     success = None
+    ping = {}
     try:
         with terminate_on_sigterm():
-            success = call_job(config_path, job_name, log, environ, fields)
+            success = call_job(config_path, job_name, log, environ, fields, ping)
         outcome = "ok"
     except CronError as e:
         outcome, message = e.outcome, e.message
@@ -49,18 +51,26 @@ def run_job(config_path, job_name, log, environ=os.environ):
                       UNASSIGNED_COUNT=success.unassigned_count,
                       SERVER_DURATION_MS=success.server_duration_ms)
         message = success_message(success, fields["ATTEMPTS"], duration_ms)
-    fields.update(OUTCOME=outcome, DURATION_MS=duration_ms, EXIT_STATUS=EXIT_STATUS[outcome])
+    fields.update(OUTCOME=outcome, DURATION_MS=duration_ms, EXIT_STATUS=EXIT_STATUS[outcome],
+                  MESSAGE_ID=MESSAGE_ID[outcome])
     log.record(f"{job_name} {outcome}: {message}", "info" if outcome == "ok" else "err",
                fields)
+    if ping:  # only for a job with a ping_url: without one nothing is imported or done
+        from ticketing_cron.monitor.ping import ping_after_run
+
+        ping_after_run(job_name, ping["url"], EXIT_STATUS[outcome], fields["REQUEST_ID"],
+                       f"{job_name} {outcome}: {message}", ping["deadline_at"], log)
     return EXIT_STATUS[outcome]
 
 
-def call_job(config_path, job_name, log, environ, fields):
+def call_job(config_path, job_name, log, environ, fields, ping=None):
     """Load config and secret, make the call within the deadline, judge the reply.
 
     Args:
         fields: the summary record's fields; URL, ATTEMPTS and HTTP_STATUS are set
             here as they become known.
+        ping: a dict that gets the job's ping_url (url) and the run's deadline
+            (deadline_at, a time.monotonic() value) when the job has a ping_url.
     Returns:
         judge.Success.
     Raises:
@@ -72,6 +82,9 @@ def call_job(config_path, job_name, log, environ, fields):
         known = ", ".join(sorted(config.jobs)) or "none"
         raise CronError("config", f"no job {job_name!r} in {config_path} (jobs: {known}); "
                         f"add a [jobs.{job_name}] table with its path")
+    if job.ping_url and ping is not None:
+        ping.update(url=job.ping_url, deadline_at=time.monotonic() + (
+            job.deadline if job.deadline is not None else config.api.deadline))
     secret = read_secret(environ)
     log.hide(secret)
     api = config.api

@@ -274,6 +274,8 @@ def test_parse_show_blocks_and_times():
     assert service["Id"] == "ticketing-cron.service"
     assert units.parse_time(timer_props["LastTriggerUSec"]) == 1764417600
     assert units.parse_time("") is None and units.parse_time("n/a") is None
+    assert units.parse_time("Sat 2025-11-29 12:00:00 UTC") == NOW
+    assert units.parse_time("Sat 2025-11-29 12:00:00 CET") is None
     assert units.unit_names("sla-check") == ("ticketing-cron.service", "ticketing-cron.timer")
     assert units.unit_names("digest") == ("ticketing-cron@digest.service",
                                           "ticketing-cron@digest.timer")

@@ -29,7 +29,8 @@ def open_reader(unit, job_name, **extra):
     from systemd import journal
 
     reader = journal.Reader()
-    reader.add_match(_SYSTEMD_UNIT=unit, SYSLOG_IDENTIFIER=IDENTIFIER, JOB=job_name, **extra)
+    reader.add_match(_SYSTEMD_UNIT=unit, _TRANSPORT="journal", SYSLOG_IDENTIFIER=IDENTIFIER,
+                     JOB=job_name, **extra)
     return reader
 
 

@@ -48,7 +48,8 @@ def render_job(job, now):
              f"({'enabled' if job['timer_enabled'] else 'NOT enabled'}, "
              f"{'active' if job['timer_active'] else 'NOT active'})")
         line("schedule", f"{job['schedule']} ({job['timezone']})")
-        line("next run", moment(job["next_run"], now))
+        line("next run", moment(job["next_run"], now) if job["next_run"] else
+             "after the run under way" if job["state"] == "running" else "none scheduled")
     else:
         line("unit", f"{job['service']} (no timer)")
     run = job["last_run"]

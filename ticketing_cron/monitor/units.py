@@ -1,6 +1,7 @@
 """A job's systemd units and their state, from `systemctl show` (no D-Bus library)."""
 
 import subprocess
+import time
 
 from ticketing_cron.config import DEFAULT_JOB
 from ticketing_cron.errors import CronError
@@ -39,13 +40,21 @@ def parse_show(text):
 
 
 def parse_time(value):
-    """A timestamp of `systemctl show --timestamp=unix` ('@1764417600') -> epoch
-    seconds, or None when unset ('', 'n/a', '0')."""
+    """A timestamp of `systemctl show` run with TZ=UTC -> epoch seconds, or None when
+    unset ('', 'n/a'). systemd 252 prints timers' times as 'Sun 2026-11-29 12:00:00
+    UTC' even with --timestamp=unix, so both that and '@1764417600' are read."""
     value = (value or "").strip()
     if value.startswith("@") and value[1:].replace(".", "", 1).isdigit():
         seconds = float(value[1:])
         return seconds if seconds > 0 else None
-    return None
+    if not value.endswith(" UTC") or len(value) > 40:
+        return None
+    import calendar
+
+    try:
+        return float(calendar.timegm(time.strptime(value, "%a %Y-%m-%d %H:%M:%S UTC")))
+    except ValueError:
+        return None
 
 
 def show(units, run=subprocess.run):
@@ -60,11 +69,12 @@ def show(units, run=subprocess.run):
         CronError("unavailable") when systemctl is missing, hangs or fails.
     """
     properties = sorted(set(TIMER_PROPERTIES + SERVICE_PROPERTIES))
-    argv = [SYSTEMCTL, "show", "--timestamp=unix", "--property=" + ",".join(properties),
+    argv = [SYSTEMCTL, "show", "--property=" + ",".join(properties),
             "--", *units]
     try:
         proc = run(argv, capture_output=True, text=True, timeout=SHOW_TIMEOUT_S,
-                   env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "SYSTEMD_PAGER": ""})
+                   env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "TZ": "UTC",
+                        "SYSTEMD_PAGER": ""})
     except (OSError, subprocess.TimeoutExpired) as e:
         raise CronError("unavailable", f"cannot ask systemd about {', '.join(units)}: "
                         f"{e}") from None
