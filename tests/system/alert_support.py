@@ -84,20 +84,21 @@ class AlertBox:
         self.machine = machine
 
     @classmethod
-    def create(cls, workdir, base_rootfs, deb):
-        """Copy the base tree, boot it, install the package and postfix."""
-        own = Path(workdir) / "alerts"
+    def create(cls, workdir, base_rootfs, deb, name="alerts"):
+        """Copy the base tree, boot it, install the package and postfix (``name``:
+        the container's directory under workdir)."""
+        own = Path(workdir) / name
         own.mkdir(parents=True, exist_ok=True)
         root = own / "machine"
         started = time.monotonic()
-        machine = boot_copy(base_rootfs, root, own, f"tc-alerts-{os.getpid()}")
+        machine = boot_copy(base_rootfs, root, own, f"tc-{name}-{os.getpid()}")
         box = cls(machine)
         try:
             box._install(deb)
         except BaseException:
             machine.poweroff()
             raise
-        report(f"alerts container: booted, package and postfix installed in "
+        report(f"{name} container: booted, package and postfix installed in "
                f"{time.monotonic() - started:.1f} s")
         return box
 
