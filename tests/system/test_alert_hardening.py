@@ -163,8 +163,8 @@ def test_the_memory_ceilings_leave_room_above_measured_peaks(box, hook, standin,
            f"MiB, run {run:.1f} MiB; MemoryHigh= handler {limits[FAILURE_UNIT]:.0f} MiB, "
            f"service {limits[UNIT]:.0f} MiB")
     # The handler and sendmail and postdrop at their peaks at once, with room to spare.
-    assert 2 * (handler + 2 * sendmail) <= limits[FAILURE_UNIT]
-    assert 2 * run <= limits[UNIT]
+    assert 1.5 * (handler + 2 * sendmail) <= limits[FAILURE_UNIT]
+    assert 1.5 * run <= limits[UNIT]
 
 
 # ------------------------------------------------------ item 1: a forged record
