@@ -117,6 +117,9 @@ def main(argv=None):
         The exit status.
     """
     args = build_parser().parse_args(argv)
+    # urllib3 hands $SSLKEYLOGFILE to every TLS context it makes: the session keys, and
+    # so the secret, would be written for anyone who captured the traffic to read.
+    os.environ.pop("SSLKEYLOGFILE", None)
     log = Log(verbose=args.verbose)
     try:
         if args.command == "run":
