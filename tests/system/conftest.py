@@ -108,3 +108,23 @@ def machine(workdir, base_rootfs, upgrade_build):
     report(f"container copied and booted in {time.monotonic() - started:.1f} s")
     yield m
     m.poweroff()
+
+
+@pytest.fixture(scope="module")
+def jobs_api(secret):
+    """A loopback API answering every job's path (the stand-in knows only sla-check)."""
+    from schedule_support import JobsApi
+
+    api = JobsApi(secret)
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="module")
+def jobs_box(workdir, base_rootfs, deb, jobs_api, secret):
+    """A container of the schedule tests' own, the package installed and configured."""
+    from schedule_support import JobsBox
+
+    box = JobsBox.create(workdir, base_rootfs, deb, jobs_api, secret)
+    yield box
+    box.machine.poweroff()

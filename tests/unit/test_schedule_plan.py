@@ -1,12 +1,13 @@
 """Job schedules as the generator and `check` judge them, with systemd-analyze."""
 
 import datetime
+import zoneinfo
 
 import pytest
 
 from ticketing_cron.config import validate
 from ticketing_cron.schedules import calendar
-from ticketing_cron.schedules.plan import plan_jobs
+from ticketing_cron.schedules.plan import instants, plan_jobs
 
 # A Friday evening before the spring-forward Sunday in Europe.
 BASE = datetime.datetime(2026, 3, 27, 18, 0, 0, tzinfo=datetime.timezone.utc)
@@ -98,3 +99,27 @@ def test_parse_output_without_original_form_line():
     blocks = calendar.parse_output(text)
     assert [(n, [t.strftime("%H:%M") for t in e]) for n, e in blocks] == [
         ("*-*-* *:00/5:00 UTC", ["17:25", "17:30"]), ("2020-01-01 00:00:00", [])]
+
+
+@pytest.mark.parametrize("expression,base", [
+    ("*-*-* *:30:00", datetime.datetime(2026, 3, 28, 20, 0, tzinfo=datetime.timezone.utc)),
+    ("*-*-* *:30:00", datetime.datetime(2026, 10, 24, 20, 0, tzinfo=datetime.timezone.utc)),
+    ("*-*-* 02:30:00", datetime.datetime(2026, 3, 25, 0, 0, tzinfo=datetime.timezone.utc)),
+    ("*-*-* 02:30:00", datetime.datetime(2026, 10, 22, 0, 0, tzinfo=datetime.timezone.utc)),
+    ("*-*-* *:*/20:00", datetime.datetime(2026, 10, 25, 0, 0, tzinfo=datetime.timezone.utc)),
+])
+def test_wall_clock_elapses_become_the_instants_systemd_fires_at(expression, base):
+    """Across both daylight-saving changes: a skipped hour is not run, a repeated one once."""
+    zone_name = "Europe/Berlin"
+    real = calendar.analyze([f"{expression} {zone_name}"], 30, base)[f"{expression} {zone_name}"]
+    local_base = base.astimezone(zoneinfo.ZoneInfo(zone_name)).replace(
+        tzinfo=datetime.timezone.utc)
+    wall = calendar.analyze([f"{expression} UTC"], 40, local_base - datetime.timedelta(hours=2))
+    converted = [t for t in instants(wall[f"{expression} UTC"].elapses, zone_name) if t > base]
+    assert converted[:30] == list(real.elapses)
+
+
+def test_an_hourly_job_over_the_spring_change_keeps_an_hour_between_runs():
+    plans, problems = plan({"hourly": {"schedule": "30 * * * *", "timezone": "Europe/Berlin",
+                                       "deadline": 3500}})
+    assert problems == {} and plans["hourly"].shortest_s == 3600

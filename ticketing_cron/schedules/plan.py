@@ -96,13 +96,22 @@ def zone(name):
 
 
 def instants(wall_elapses, name):
-    """Wall-clock elapses (naive values carried as UTC) as the instants they are in zone
-    ``name``; sorted, since a clock turned back can reorder them."""
+    """Wall-clock elapses (naive values carried as UTC) as the instants systemd fires at
+    in zone ``name``, sorted.
+
+    As systemd does: a wall time that does not exist (skipped by the clock going
+    forward) is not run that day, and one that occurs twice is run the first time.
+    """
     if name == "UTC":
         return wall_elapses
     tz = zone(name)
-    return tuple(sorted(e.replace(tzinfo=tz).astimezone(datetime.timezone.utc)
-                        for e in wall_elapses))
+    found = set()
+    for wall in wall_elapses:
+        local = wall.replace(tzinfo=tz)  # fold=0: the first of two
+        instant = local.astimezone(datetime.timezone.utc)
+        if instant.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None):
+            found.add(instant)
+    return tuple(sorted(found))
 
 
 def make_plan(config, job, oncalendar, calendars, wall):

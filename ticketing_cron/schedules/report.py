@@ -37,9 +37,11 @@ def report_schedules(config, out, err, environ=os.environ):
             timeout = generator.sla_check_timeout(plan) if job.name == DEFAULT_JOB \
                 else plan.timeout_s
             runs = ", ".join(t.strftime("%a %Y-%m-%d %H:%M:%S UTC") for t in plan.next_runs)
+            either = "; either day matches, as in cron(5) (node-cron required both)" \
+                if len(plan.normalized) > 1 else ""
             out.write(f"schedule {job.name}: {job.schedule!r} -> "
                       f"{' | '.join(plan.normalized)} ({unit}, TimeoutStartSec="
-                      f"{timeout}s); next: {runs or 'never'}\n")
+                      f"{timeout}s{either}); next: {runs or 'never'}\n")
     stale = stale_units(config.path, environ)
     if stale:
         err.write(f"ticketing-cron: warning: the timers systemd runs differ from "

@@ -1,0 +1,184 @@
+"""Jobs on their own schedules, in a booted container: the generator at daemon-reload,
+a second job firing at the minute boundary with sla-check, its own records and alerts,
+an hourly job in another time zone, a bad schedule, verify and security of the
+generated units, and removal and purge leaving nothing behind.
+
+The tests run in this order and share one container (schedule_support.JobsBox).
+"""
+
+import re
+import time
+
+import pytest
+
+from harness import next_boundary, parse_timestamp, report, sleep_until, wait_for
+from schedule_support import GENERATED, TIMER_STAMPS
+
+pytestmark = pytest.mark.system
+
+MINUTELY = '[jobs.minutely]\npath = "/api/cron/minutely"\nschedule = "* * * * *"\n'
+# Minute 0 in Kolkata (UTC+05:30) is minute 30 in UTC.
+HOURLY = ('[jobs.hourly]\npath = "/api/cron/hourly"\nschedule = "0 * * * *"\n'
+          'timezone = "Asia/Kolkata"\ndeadline = 600\n')
+BROKEN = '[jobs.month-end]\npath = "/api/cron/month-end"\nschedule = "0 23 L * *"\n'
+MINUTELY_UNIT = "ticketing-cron@minutely.service"
+MINUTELY_TIMER = "ticketing-cron@minutely.timer"
+FAILURE = f"ticketing-cron-failure@{MINUTELY_UNIT}.service"
+
+
+def trigger(box, timer):
+    props = box.machine.show(timer, "LastTriggerUSec", "LastTriggerUSecMonotonic")
+    return parse_timestamp(props["LastTriggerUSec"], props["LastTriggerUSecMonotonic"])
+
+
+def test_a_new_job_is_generated_enabled_and_fires_with_sla_check(jobs_box, jobs_api):
+    box = jobs_box
+    box.configure(jobs_api.url, MINUTELY)
+    box.machine.run(["systemctl", "daemon-reload"])
+    dropin = box.read(f"{GENERATED}/{MINUTELY_TIMER}.d/ticketing-cron-generator.conf")
+    assert "OnCalendar=*-*-* *:*:00 UTC" in dropin
+    assert box.exists(f"{GENERATED}/timers.target.wants/{MINUTELY_TIMER}", "-L")
+    assert box.state(MINUTELY_TIMER)["UnitFileState"] == "enabled-runtime"
+    # systemd 252 leaves a timer that appeared with the reload inactive; starting
+    # timers.target (README) starts it.
+    box.machine.run(["systemctl", "start", "timers.target"])
+    assert box.state(MINUTELY_TIMER)["ActiveState"] == "active"
+    calendar = box.machine.show(MINUTELY_TIMER, "TimersCalendar")["TimersCalendar"]
+    assert "OnCalendar=*-*-* *:*:00 UTC" in calendar, calendar
+
+    boundary = next_boundary(time.time() + 2)
+    sleep_until(boundary + 1)
+    for timer in ("ticketing-cron.timer", MINUTELY_TIMER):
+        fired = wait_for(lambda: (t := trigger(box, timer)) and t >= boundary - 0.01 and t,
+                         20, f"{timer} to elapse at {boundary}")
+        report(f"{timer} elapsed +{(fired - boundary) * 1000:.0f} ms after the boundary")
+        assert fired - boundary < 1, f"{timer} elapsed {fired - boundary:.3f} s late"
+    record = box.wait_summary("minutely", boundary - 1)
+    assert record["OUTCOME"] == "ok" and record["_SYSTEMD_UNIT"] == MINUTELY_UNIT
+    assert record["MESSAGE"].startswith("minutely ok: ")
+    assert box.wait_summary("sla-check", boundary - 1)["_SYSTEMD_UNIT"] == \
+        "ticketing-cron.service"
+    assert [t for t in jobs_api.calls("/api/cron/minutely") if t >= boundary]
+    assert [t for t in jobs_api.calls("/api/cron/sla-check") if t >= boundary]
+
+
+def test_the_job_alerts_through_its_own_failure_handler(jobs_box, jobs_api):
+    box = jobs_box
+    jobs_api.refuse.add("/api/cron/minutely")
+    try:
+        started = time.time()
+        proc = box.machine.run(["systemctl", "start", MINUTELY_UNIT], check=False, timeout=120)
+        assert proc.returncode != 0
+        assert box.wait_summary("minutely", started)["OUTCOME"] == "auth"
+        alert = wait_for(lambda: [r for r in box.machine.journal(f"_SYSTEMD_UNIT={FAILURE}")
+                                  if r.get("FAILED_UNIT") == MINUTELY_UNIT], 30,
+                         f"an alert record from {FAILURE}")[0]
+        assert alert["JOB"] == "minutely" and alert["FAILED_OUTCOME"] == "auth"
+        # The SLA check's own handler and streak were not involved.
+        assert not box.machine.journal(
+            "_SYSTEMD_UNIT=ticketing-cron-failure@ticketing-cron.service.service")
+        assert box.machine.path("/var/lib/ticketing-cron/ticketing-cron@minutely.service.json") \
+            .exists()
+    finally:
+        jobs_api.refuse.discard("/api/cron/minutely")
+    box.machine.run(["systemctl", "reset-failed", MINUTELY_UNIT], check=False)
+
+
+def test_an_hourly_job_in_another_zone_shows_its_next_elapse(jobs_box, jobs_api):
+    box = jobs_box
+    box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY)
+    box.reload()
+    listing = box.machine.run(["systemctl", "list-timers", "--all", "ticketing-cron*"]).stdout
+    print(listing)
+    line = next(l for l in listing.splitlines() if "ticketing-cron@hourly.timer" in l)
+    shown = re.search(r"\w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", line).group(1)
+    now = time.time()
+    expected = (int(now - 1800) // 3600 + 1) * 3600 + 1800  # the next hh:30:00 UTC
+    assert shown == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(expected)), line
+    assert "ticketing-cron@minutely.timer" in listing and "ticketing-cron.timer" in listing
+    timeout = box.machine.show("ticketing-cron@hourly.service", "TimeoutStartUSec")
+    assert timeout["TimeoutStartUSec"] == "10min 3s"
+
+
+def test_a_bad_schedule_is_named_and_the_other_jobs_keep_running(jobs_box, jobs_api):
+    box = jobs_box
+    box.provide_kmsg()
+    box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY + "\n" + BROKEN)
+    box.reload()
+    kmsg = box.kmsg()
+    assert ("ticketing-cron-generator: [jobs.month-end] skipped: jobs.month-end.schedule: "
+            "day-of-month field 'L': L (last day) has no faithful translation") in kmsg, kmsg
+    check = box.machine.run(["ticketing-cron", "check"], check=False)
+    assert check.returncode == 78
+    assert "ticketing-cron: jobs.month-end.schedule: day-of-month field 'L'" in check.stderr
+    assert "schedule minutely: '* * * * *' -> *-*-* *:*:00 UTC" in check.stdout
+    assert "daemon-reload" not in check.stderr  # what runs is what the config says
+    for timer in (MINUTELY_TIMER, "ticketing-cron@hourly.timer", "ticketing-cron.timer"):
+        assert box.state(timer)["ActiveState"] == "active", timer
+    assert box.state("ticketing-cron@month-end.timer")["ActiveState"] == "inactive"
+    assert "ticketing-cron" not in box.failed_units()
+
+    # Edited but not reloaded: check says so.
+    box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY.replace("0 * * * *", "5 * * * *"))
+    check = box.machine.run(["ticketing-cron", "check"], check=False)
+    assert check.returncode == 0, check.stderr
+    assert "(ticketing-cron@hourly.timer); run systemctl daemon-reload" in check.stderr
+    proc = box.machine.run(["systemctl", "status", "--no-pager", "ticketing-cron@hourly.timer"],
+                           check=False)
+    # SourcePath= the config: systemd itself knows the unit is stale, and says so.
+    assert "changed on disk. Run 'systemctl daemon-reload'" in proc.stderr, proc.stderr
+    assert box.machine.show("ticketing-cron@hourly.service", "NeedDaemonReload") == \
+        {"NeedDaemonReload": "yes"}
+    box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY)
+    box.reload()
+    assert box.machine.show("ticketing-cron@hourly.service", "NeedDaemonReload") == \
+        {"NeedDaemonReload": "no"}
+
+
+def test_generated_units_verify_and_are_sandboxed(jobs_box):
+    m = jobs_box.machine
+    env = ["env", f"SYSTEMD_UNIT_PATH={GENERATED}:/etc/systemd/system:/lib/systemd/system:"]
+    proc = m.run([*env, "systemd-analyze", "verify", MINUTELY_TIMER, MINUTELY_UNIT,
+                  "ticketing-cron@hourly.timer", "ticketing-cron@hourly.service",
+                  "ticketing-cron.timer", "ticketing-cron.service"], check=False)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stdout + proc.stderr
+    shown = m.show(MINUTELY_UNIT, "DropInPaths", "DynamicUser", "ProtectSystem",
+                   "TimeoutStartUSec", "OnFailure", "OnSuccess", "LoadCredential")
+    assert "/lib/systemd/system/ticketing-cron@.service.d/50-run.conf" in shown["DropInPaths"]
+    assert shown["DynamicUser"] == "yes" and shown["ProtectSystem"] == "strict"
+    assert shown["TimeoutStartUSec"] == "23s"  # deadline 20 s + 3 s
+    assert shown["OnFailure"] == FAILURE
+    assert shown["OnSuccess"] == f"ticketing-cron-recovery@{MINUTELY_UNIT}.service"
+    for unit in ("ticketing-cron.service", MINUTELY_UNIT):
+        out = m.run(["systemd-analyze", "security", "--no-pager", unit], check=False).stdout
+        exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+        report(f"systemd-analyze security {unit}: exposure {exposure}")
+        assert exposure <= 1.5, out
+
+
+def test_a_removed_job_disappears_cleanly(jobs_box, jobs_api):
+    box = jobs_box
+    box.configure(jobs_api.url, HOURLY)
+    box.reload()
+    assert not box.exists(f"{GENERATED}/{MINUTELY_TIMER}.d")
+    wait_for(lambda: box.state(MINUTELY_TIMER)["ActiveState"] == "inactive", 10,
+             f"{MINUTELY_TIMER} to stop")
+    listing = box.machine.run(["systemctl", "list-timers", "--all", "ticketing-cron*"]).stdout
+    assert "minutely" not in listing, listing
+    assert "ticketing-cron" not in box.failed_units()
+    assert box.state("ticketing-cron@hourly.timer")["ActiveState"] == "active"
+
+
+def test_purge_leaves_no_timer_stamp_and_no_failed_unit(jobs_box):
+    m = jobs_box.machine
+    stamps = m.run(["ls", TIMER_STAMPS]).stdout.split()
+    # The removed job's stamp is still there (a job back in the config would catch up).
+    assert "stamp-ticketing-cron@minutely.timer" in stamps, stamps
+    m.run(["apt-get", "purge", "-y", "-q", "ticketing-cron"], timeout=300)
+    stamps = m.run(["ls", TIMER_STAMPS]).stdout.split()
+    assert not [s for s in stamps if "ticketing-cron" in s], stamps
+    assert "ticketing-cron" not in jobs_box.failed_units()
+    listing = m.run(["systemctl", "list-timers", "--all"]).stdout
+    assert "ticketing-cron" not in listing, listing
+    assert not jobs_box.exists(f"{GENERATED}/timers.target.wants/ticketing-cron@hourly.timer",
+                               "-L")
