@@ -269,5 +269,6 @@ next steps:
   1. wait for the next minute and look: journalctl -u ticketing-cron -n 5
      (a good tick reads "sla-check ok: ..."; systemctl list-timers ticketing-cron.timer)
   2. only after that first good tick, stop the old app: pm2 delete ticketing-cron && pm2 save
-  3. then remove the old .env, which holds the secret in clear: shred -u {env_path}
+  3. once you will not roll back, remove the old .env, which holds the secret in
+     clear: shred -u {env_path}
 """
