@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness import TIMER, UNIT, report, sleep_until, wait_for
+from harness import TIMER, UNIT, next_boundary, report, sleep_until, wait_for
 from healthchecks_standin import Healthchecks
 from status_support import (CATALOG, CONFIG, SECRET, SPEED_DROPIN, SPEED_SCRIPT, WRITE_DAY,
                             StatusBox, config_text)
@@ -193,6 +193,23 @@ def test_overdue_when_the_timer_is_stopped_or_disabled(sbox, secret):
     assert "disabled" in job["problem"]
     m.run(["systemctl", "enable", "--now", TIMER])
     assert sbox.job()[0] == 0
+
+
+def test_overdue_when_a_due_run_left_no_record(sbox, secret):
+    m = sbox.machine
+    m.run(["rm", "-f", SECRET])  # the next tick is skipped by the unit's condition
+    boundary = next_boundary()
+    sleep_until(boundary + 1)
+    wait_for(lambda: (m.last_trigger() or 0) >= boundary - 0.01, 15, "the tick")
+    rc, job = sbox.job()
+    assert rc == 0 and job["state"] == "ok", "within deadline and slack: not yet missing"
+    # The config's deadline is 10 s; health.RECORD_SLACK_S is 15 s.
+    sleep_until(boundary + 10 + 15 + 2)
+    rc, job = sbox.job()
+    assert rc == 1 and job["state"] == "overdue"
+    assert "left no record in the journal" in job["problem"]
+    assert job["last_run"]["outcome"] == "ok" and job["timer_active"] is True
+    install_secret(sbox, secret)
 
 
 def test_config_errors_exit_78(sbox, standin, hc):
