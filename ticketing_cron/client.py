@@ -12,6 +12,7 @@ from collections import namedtuple
 import urllib3
 
 from ticketing_cron import __version__
+from ticketing_cron.endpoint import Endpoint
 from ticketing_cron.errors import CronError
 
 MAX_REPLY_BYTES = 1024 * 1024
@@ -36,11 +37,9 @@ Request.__doc__ = "What to send: the URL, the secret, an id the server can log, 
 
 
 def make_pool(request):
-    """A PoolManager that verifies TLS (against ca_file if given) and never redirects."""
-    kwargs = {"cert_reqs": "CERT_REQUIRED", "retries": False}
-    if request.ca_file:
-        kwargs["ca_certs"] = request.ca_file
-    return urllib3.PoolManager(num_pools=1, maxsize=1, **kwargs)
+    """The connections for request.url, resolved within the deadline, TLS verified
+    (against request.ca_file if given), never redirected; clear() closes them."""
+    return Endpoint(request.url, request.ca_file)
 
 
 def headers_for(request):
@@ -128,30 +127,90 @@ def give_up(failure, reply, attempts):
 
 
 def send_once(pool, request, headers, remaining, attempt, body=b"{}"):
-    """POST ``body`` once and read at most MAX_REPLY_BYTES of the reply.
+    """POST ``body`` once and read at most MAX_REPLY_BYTES of the reply, never inflated.
 
+    Args:
+        pool: what make_pool(request) returned.
+        headers: the request headers; Host and Accept-Encoding: identity are added.
+        remaining: seconds this attempt may take at most.
     Returns:
         Reply.
     Raises:
-        RetryableError for connection failures worth retrying; CronError otherwise,
-        with outcome "timeout" when a time limit cut short by the deadline ran out.
+        RetryableError for failures worth retrying (DNS, refused, reset, timed out);
+        CronError otherwise, with outcome "timeout" when a time limit cut short by the
+        deadline ran out, "config" when an http:// name resolves beyond loopback and
+        "protocol" for a compressed or oversized reply.
     """
-    timeout = urllib3.Timeout(connect=min(request.connect_timeout, remaining),
-                              read=min(request.read_timeout, remaining))
+    started = time.monotonic()
+    addresses = resolve(pool, request, remaining)
+    headers = dict(headers, Host=pool.host_header, **{"Accept-Encoding": "identity"})
+    failures = []
+    for address in addresses:
+        left = remaining - (time.monotonic() - started)
+        try:
+            response, timeout = open_response(pool, address, request, headers, left, body)
+            break
+        except ConnectFailed as e:
+            failures.append(f"{pool.address_text(address)} {e.message}")
+    else:
+        raise RetryableError(f"cannot connect to {host_of(request.url)}: "
+                             f"{'; '.join(failures)}")
     try:
-        response = pool.urlopen("POST", request.url, body=body, headers=headers,
-                                redirect=False, retries=False, timeout=timeout,
-                                preload_content=False)
+        refuse_encoded(response)
+        body = read_capped(response, request, timeout.read_timeout)
+    finally:
+        response.release_conn()
+    return Reply(status=response.status, body=body, attempts=attempt,
+                 location=response.headers.get("Location"),
+                 content_type=response.headers.get("Content-Type"),
+                 retry_after=response.headers.get("Retry-After"))
+
+
+def resolve(pool, request, remaining):
+    """The addresses of the URL's host, waiting for DNS no longer than a connect may take.
+
+    Raises:
+        RetryableError, CronError("timeout") or CronError("config"); see send_once.
+    """
+    wait = min(request.connect_timeout, remaining)
+    try:
+        return pool.addresses(wait)
+    except TimeoutError as e:
+        raise timed_out(str(e), wait < request.connect_timeout) from None
+    except OSError as e:
+        raise RetryableError(str(e)) from None
+
+
+class ConnectFailed(RetryableError):
+    """No connection to one address: the next address may still work."""
+
+
+def open_response(pool, address, request, headers, remaining, body):
+    """Send the request to one address; return (the unread response, its Timeout).
+
+    Raises:
+        ConnectFailed when no connection could be made; RetryableError, CronError as
+        for send_once otherwise.
+    """
+    timeout = urllib3.Timeout(connect=max(0.001, min(request.connect_timeout, remaining)),
+                              read=max(0.001, min(request.read_timeout, remaining)))
+    try:
+        response = pool.pool_for(address).urlopen(
+            "POST", pool.target, body=body, headers=headers, redirect=False, retries=False,
+            timeout=timeout, preload_content=False, decode_content=False)
     except urllib3.exceptions.SSLError as e:
         raise CronError("unavailable", f"TLS failed for {host_of(request.url)}: "
                         f"{reason(e)}; if the app uses a private CA, set api.ca_file") from None
     # NewConnectionError subclasses ConnectTimeoutError in urllib3 1.26: test it first.
     except urllib3.exceptions.NewConnectionError as e:
-        raise RetryableError(f"cannot connect to {host_of(request.url)}: {reason(e)}") from None
+        raise ConnectFailed(reason(e)) from None
     except urllib3.exceptions.ConnectTimeoutError:
-        raise timed_out(f"connecting to {host_of(request.url)} timed out after "
-                        f"{timeout.connect_timeout:g} s",
-                        timeout.connect_timeout < request.connect_timeout) from None
+        error = timed_out(f"connecting to {host_of(request.url)} timed out after "
+                          f"{timeout.connect_timeout:g} s",
+                          timeout.connect_timeout < request.connect_timeout)
+        if isinstance(error, CronError):
+            raise error from None
+        raise ConnectFailed(f"timed out after {timeout.connect_timeout:g} s") from None
     except urllib3.exceptions.ReadTimeoutError:
         raise timed_out(f"no reply from {host_of(request.url)} within "
                         f"{timeout.read_timeout:g} s",
@@ -162,14 +221,7 @@ def send_once(pool, request, headers, remaining, attempt, body=b"{}"):
     except urllib3.exceptions.HTTPError as e:
         raise CronError("unavailable", f"request to {host_of(request.url)} failed: "
                         f"{reason(e)}") from None
-    try:
-        body = read_capped(response, request, timeout.read_timeout)
-    finally:
-        response.release_conn()
-    return Reply(status=response.status, body=body, attempts=attempt,
-                 location=response.headers.get("Location"),
-                 content_type=response.headers.get("Content-Type"),
-                 retry_after=response.headers.get("Retry-After"))
+    return response, timeout
 
 
 def timed_out(message, cut_by_deadline):
@@ -179,22 +231,54 @@ def timed_out(message, cut_by_deadline):
     return RetryableError(message)
 
 
+def refuse_encoded(response):
+    """Raise CronError("protocol") if the reply announces a Content-Encoding.
+
+    Only identity is accepted. An encoded reply is never inflated: a few hundred bytes
+    of nested gzip can inflate to gigabytes, and a byte cap on the inflated text would
+    come too late.
+    """
+    encoding = response.headers.get("Content-Encoding", "")
+    if encoding.strip().lower() in ("", "identity"):
+        return
+    shown = "".join(c if " " <= c <= "~" else "?" for c in encoding.strip())[:60]
+    raise CronError("protocol", f"the reply is compressed (Content-Encoding: {shown}, HTTP "
+                    f"{response.status}) although only identity was accepted; it is not "
+                    f"inflated, to bound memory: have the app or its proxy send plain JSON",
+                    http_status=response.status)
+
+
+def oversized_length(value):
+    """'5242880 bytes' when a Content-Length of plain ASCII digits exceeds
+    MAX_REPLY_BYTES, else None (other values are ignored, as urllib3 does).
+
+    isdigit() alone accepts '²' and '٣', which int() then refuses or reads as digits;
+    and int() refuses more than 4300 digits.
+    """
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()):
+        return None
+    if len(value) > 12:
+        return f"a {len(value)}-digit length"
+    return f"{int(value)} bytes" if int(value) > MAX_REPLY_BYTES else None
+
+
 def read_capped(response, request, read_timeout):
-    """Read the body, refusing more than MAX_REPLY_BYTES without buffering it.
+    """Read the raw body, refusing more than MAX_REPLY_BYTES without buffering it.
 
     Raises:
         CronError("protocol") for an oversized reply; RetryableError if the
         connection breaks mid-body.
     """
-    length = response.headers.get("Content-Length")
-    if length and length.strip().isdigit() and int(length) > MAX_REPLY_BYTES:
-        raise CronError("protocol", f"the reply is {int(length)} bytes, over the "
+    oversized = oversized_length(response.headers.get("Content-Length"))
+    if oversized:
+        raise CronError("protocol", f"the reply announces {oversized}, over the "
                         f"{MAX_REPLY_BYTES} byte limit (HTTP {response.status}); is "
                         f"{request.url} the cron endpoint?", http_status=response.status)
     chunks, size = [], 0
     try:
         while True:
-            chunk = response.read(READ_CHUNK)
+            chunk = response.read(READ_CHUNK, decode_content=False)
             if not chunk:
                 return b"".join(chunks)
             size += len(chunk)
@@ -218,21 +302,25 @@ def backoff(attempt, rng):
 
 
 def parse_retry_after(value, wall_clock=time.time):
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), or None.
+
+    Only ASCII digits count ('²'.isdigit() is true, but float('²') fails); a number
+    too long to be meant is read as a wait no deadline allows.
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return float(value) if len(value) <= 9 else float(10 ** 9)
+    if len(value) > 64:
+        return None
     import email.utils  # rare: most servers send seconds
 
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        return max(0.0, when.timestamp() - wall_clock()) if when.tzinfo else None
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
         return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - wall_clock())
 
 
 def host_of(url):

@@ -53,6 +53,10 @@ def judge_body(reply):
     status = reply.status
     try:
         data = json.loads(reply.body)
+    except RecursionError:  # json recurses per level: "[" * 200000 fits in 1 MiB
+        raise CronError("protocol", f"the reply is not JSON (nested too deep; HTTP {status}, "
+                        f"starts {snippet(reply.body, 40)!r}); is api.base_url the app "
+                        f"itself?", http_status=status) from None
     except (ValueError, UnicodeDecodeError):
         kind = (reply.content_type or "no Content-Type").split(";")[0].strip()
         raise CronError("protocol", f"the reply is not JSON (HTTP {status}, {kind}, starts "
@@ -68,7 +72,7 @@ def judge_body(reply):
         elif "success" not in data:
             why = "the reply has no \"success\" field"
         else:
-            why = f"\"success\" is {json_type(success)} {clean(json.dumps(success))}, not true"
+            why = f"\"success\" is {json_type(success)} {clean(as_json(success))}, not true"
         raise CronError("protocol", f"{why} (HTTP {status})", http_status=status)
     return Success(http_status=status,
                    unassigned_count=whole_number(data.get("unassignedCount")),
@@ -87,7 +91,7 @@ def error_suffix(body):
     """': <error text>' from a JSON error reply or the start of the body, or ''."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     if isinstance(data, dict):
         text = clean(data.get("error") or data.get("message"))
@@ -105,10 +109,19 @@ def clean(value, limit=SNIPPET_CHARS):
     """A value as one line of printable text, at most ``limit`` characters."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else as_json(value)
     text = "".join(c if c.isprintable() else " " for c in text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def as_json(value):
+    """value as JSON text; a value parsed just below json's depth limit can still be
+    too deep to write back from deeper in the stack."""
+    try:
+        return json.dumps(value)
+    except RecursionError:
+        return "(nested too deep to show)"
 
 
 def whole_number(value):

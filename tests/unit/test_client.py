@@ -152,3 +152,20 @@ def test_reason_drops_urllib3_object_prefix():
     class E(Exception):
         reason = "<urllib3.connection.HTTPConnection object at 0x7f>: Failed: [Errno 111] refused"
     assert client.reason(E()) == "Failed: [Errno 111] refused"
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("\u00b2", None), ("\u0663", None), ("\u00b9\u00b2\u00b3", None), ("\uff17", None),
+    ("9" * 5000, 1e9), (" 12 ", 12.0), ("x" * 5000, None),
+    ("Thu, 01 Jan 99999 00:00:00 GMT", None)])
+def test_parse_retry_after_takes_ascii_digits_only(value, expected):
+    assert parse_retry_after(value, lambda: 1e9) == expected
+
+
+@pytest.mark.parametrize("value,expected", [
+    (None, None), ("", None), ("100", None), (str(client.MAX_REPLY_BYTES), None),
+    (str(client.MAX_REPLY_BYTES + 1), f"{client.MAX_REPLY_BYTES + 1} bytes"),
+    ("\u00b2", None), ("\u0663" * 8, None), ("-5", None), ("1, 1", None),
+    ("9" * 13, "a 13-digit length"), ("9" * 5000, "a 5000-digit length")])
+def test_oversized_length_reads_ascii_digits_only(value, expected):
+    assert client.oversized_length(value) == expected

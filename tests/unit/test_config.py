@@ -97,3 +97,46 @@ def test_unknown_key_without_close_match_lists_known_keys():
     _, problems = problems_of({"api": {"base_url": "https://a.test", "zzz": 1}})
     assert problems == ["api.zzz: unknown key; known keys: base_url, ca_file, connect_timeout, "
                         "deadline, read_timeout"]
+
+
+@pytest.mark.parametrize("url", [
+    "http://attacker.test\\.localhost", "https://attacker.test\\.tickets.acme.test",
+    "http://127.0.0.1\\@attacker.test", "https://t\u00efckets.acme.test", "https://a.test/x\"y",
+    "https://a.test/<x>", "https://a.test/{x}", "https://a.test/x|y", "https://a.test/x^y",
+    "https://a.test/`x`", "http://localhost\x00.attacker.test"])
+def test_urls_with_characters_outside_rfc_3986_are_refused(url):
+    problems = []
+    assert validate_base_url(url, "api.base_url", problems) is None
+    assert len(problems) == 1 and "cannot be in a URL (RFC 3986" in problems[0]
+
+
+@pytest.mark.parametrize("url", [
+    "http://attacker.test%5c.localhost", "https://a.test%2fb.test", "http://[::1%25lo]:80",
+    "https://a.test:99999", "https://a.test:0x1", "https:a.test", "//a.test/x"])
+def test_hosts_that_are_not_plain_names_or_addresses_are_refused(url):
+    problems = []
+    assert validate_base_url(url, "api.base_url", problems) is None and len(problems) == 1
+
+
+@pytest.mark.parametrize("url", [
+    "http://localhost:3000", "http://LOCALHOST:3000/", "http://app.localhost:3000",
+    "http://127.9.9.9", "http://[::1]/", "https://tickets.acme.test/prefix",
+    "https://xn--tckets-xta.acme.test", "https://[2001:db8::1]:8443", "https://a_b.acme.test"])
+def test_plain_urls_are_accepted(url):
+    problems = []
+    assert validate_base_url(url, "api.base_url", problems) == url.rstrip("/")
+    assert problems == []
+
+
+@pytest.mark.parametrize("url", ["http://[::ffff:127.0.0.1]/", "http://0x7f000001/",
+                                 "http://2130706433/", "http://localhost.attacker.test"])
+def test_http_to_what_only_looks_loopback_is_refused(url):
+    problems = []
+    assert validate_base_url(url, "api.base_url", problems) is None
+    assert "http:// is only allowed to a loopback host" in problems[0]
+
+
+@pytest.mark.parametrize("host,expected", [("[::1]", True), ("[::2]", False),
+                                           ("[::ffff:127.0.0.1]", False)])
+def test_is_loopback_takes_bracketed_addresses(host, expected):
+    assert is_loopback(host) is expected

@@ -69,3 +69,24 @@ def test_clean_makes_one_short_printable_line():
     (1e300, None)])
 def test_whole_number(value, expected):
     assert whole_number(value) == expected
+
+
+@pytest.mark.parametrize("status,expected", [(200, "protocol"), (201, "protocol"),
+                                             (400, "protocol"), (500, "unavailable")])
+def test_json_nested_too_deep_is_a_reply_problem_not_a_crash(status, expected):
+    body = b"[" * 200_000 + b"]" * 200_000
+    kind, message = outcome(reply(status, body))
+    assert kind == expected
+    if status < 300:
+        assert message.startswith(f"the reply is not JSON (nested too deep; HTTP {status}")
+
+
+@pytest.mark.parametrize("depth", [900, 950, 980, 990, 995, 999])
+def test_values_parsed_near_the_depth_limit_do_not_crash_messages(depth):
+    nested = "[" * depth + "]" * depth
+    for body in (f'{{"success": false, "error": {nested}}}', f'{{"success": {nested}}}'):
+        try:
+            kind, _ = outcome(reply(200, body.encode()))
+        except RecursionError:
+            raise AssertionError(f"RecursionError at depth {depth}") from None
+        assert kind == "protocol"
