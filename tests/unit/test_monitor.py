@@ -521,3 +521,21 @@ def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch)
     history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW)
     assert history["last_run"]["outcome"] == "timeout"
     assert history["last_success"]["at"] == NOW - 90000
+
+
+def test_an_unexpected_error_in_the_ping_is_one_warning_without_the_path():
+    from ticketing_cron.log import Log
+
+    stream = io.StringIO()
+    log = Log(verbose=True, journal=False, stream=stream)
+
+    def broken_send(*args, **kwargs):
+        raise ValueError(f"cannot handle {PING}/0")
+
+    reason = ping.ping_after_run("sla-check", PING, 0, REQUEST_ID, "sla-check ok: x",
+                                 float("inf"), log, send=broken_send)
+    assert reason == "unexpected ValueError"
+    text = stream.getvalue()
+    assert "3f1c2a9e" not in text
+    warnings = [line for line in text.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "OUTCOME" not in warnings[0]

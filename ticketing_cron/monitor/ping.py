@@ -115,7 +115,8 @@ def ping_after_run(job_name, ping_url, exit_status, request_id, summary, deadlin
     except Exception as e:  # noqa: BLE001 - a ping must never change how the run ends
         import traceback
 
-        log.debug("ping traceback: " + " | ".join(traceback.format_exc().splitlines()))
+        log.debug(scrub("ping traceback: " + " | ".join(traceback.format_exc().splitlines()),
+                        ping_url))
         failure = f"unexpected {type(e).__name__}"
     if failure is None:
         return None
