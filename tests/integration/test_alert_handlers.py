@@ -323,16 +323,16 @@ def test_a_handler_killed_while_delivering_has_counted_the_run(alerts, serve):
 
 
 def trickle(handler, request):
-    """A reply that never ends: headers, then one byte every half second."""
+    """A reply that never ends: headers, then one byte every tenth of a second."""
     handler.send_response(200)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", "1000000")
     handler.end_headers()
     try:
-        for _ in range(240):
+        for _ in range(1200):
             handler.wfile.write(b" ")
             handler.wfile.flush()
-            time.sleep(0.5)
+            time.sleep(0.1)
     except OSError:
         pass  # the handler gave up: what this test wants
 
