@@ -40,6 +40,8 @@ def run_job(config_path, job_name, log, environ=os.environ):
         fields["HTTP_STATUS"] = e.http_status or fields["HTTP_STATUS"]
     except Interrupted as e:
         outcome, message = "timeout", e.message
+        if ping:  # no ping after SIGTERM (systemd kills 1 s later) or the deadline
+            ping["interrupted"] = True
     except Exception as e:  # noqa: BLE001 - the last line of defence: report, don't crash
         outcome = "bug"
         message = (f"unexpected {type(e).__name__}; please report it with the output of "
@@ -59,7 +61,8 @@ def run_job(config_path, job_name, log, environ=os.environ):
         from ticketing_cron.monitor.ping import ping_after_run
 
         ping_after_run(job_name, ping["url"], EXIT_STATUS[outcome], fields["REQUEST_ID"],
-                       f"{job_name} {outcome}: {message}", ping["deadline_at"], log)
+                       f"{job_name} {outcome}: {message}", ping["deadline_at"], log,
+                       interrupted=ping.get("interrupted", False))
     return EXIT_STATUS[outcome]
 
 

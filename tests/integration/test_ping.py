@@ -8,7 +8,7 @@ import time
 import pytest
 
 from healthchecks_standin import Healthchecks
-from support import EXIT, REPO, ok_reply, send, status_reply
+from support import EXIT, REPO, kill_after, ok_reply, send, status_reply
 
 
 @pytest.fixture
@@ -169,8 +169,24 @@ def test_a_run_that_used_its_whole_deadline_does_not_ping(cli, serve, healthchec
     assert result.status == EXIT["timeout"]
     assert hc.pings() == []
     (warning,) = warnings_about_ping(result)
-    assert "deadline left no time" in warning
+    assert "left no time" in warning
     assert_no_leak(result, hc, cli)
+
+
+def test_a_run_stopped_by_sigterm_does_not_ping(cli, serve, healthchecks):
+    api = serve(lambda h, r: time.sleep(8))
+    hc = healthchecks()
+    configure(cli, api.url, hc.ping_url)
+    proc = cli.start("run")
+    wait_until = time.monotonic() + 10
+    while not api.received and time.monotonic() < wait_until:
+        time.sleep(0.05)
+    kill_after(proc, 0.2)
+    result = cli.finish(proc)
+    assert result.status == EXIT["timeout"] and "SIGTERM" in result.summary
+    assert hc.pings() == []
+    (warning,) = warnings_about_ping(result)
+    assert "SIGTERM left no time" in warning
 
 
 def test_https_ping_is_verified(cli, serve, healthchecks, pki):

@@ -94,7 +94,7 @@ def judge_status(reply):
 
 
 def ping_after_run(job_name, ping_url, exit_status, request_id, summary, deadline_at, log,
-                   clock=time.monotonic, send=None):
+                   clock=time.monotonic, send=None, interrupted=False):
     """Ping the job's check with the run's exit status; log one warning if that fails.
 
     Args:
@@ -106,12 +106,14 @@ def ping_after_run(job_name, ping_url, exit_status, request_id, summary, deadlin
         deadline_at: clock() value of the run's deadline; the ping ends before it and
             takes at most PING_LIMIT_S.
         log: the run's log.Log (its redaction hides the secret).
+        interrupted: the run was cut short by its deadline or by SIGTERM: no ping, since
+            no time is left (and after SIGTERM systemd kills the process 1 s later).
     Returns:
         None on success, else the reason (also written as a warning record).
     """
     try:
-        failure = attempt_ping(ping_url, exit_status, request_id, summary, deadline_at, log,
-                               clock, send)
+        failure = attempt_ping(ping_url, exit_status, request_id, summary,
+                               clock() if interrupted else deadline_at, log, clock, send)
     except Exception as e:  # noqa: BLE001 - a ping must never change how the run ends
         import traceback
 
@@ -136,8 +138,8 @@ def attempt_ping(ping_url, exit_status, request_id, summary, deadline_at, log, c
     budget = min(PING_LIMIT_S, deadline_at - clock())
     shown = origin(ping_url)
     if budget < MIN_ATTEMPT_S:
-        failure = (f"the run's deadline left no time for it; the check on {shown} will "
-                   f"report the run late after its grace time")
+        failure = (f"the run's deadline or SIGTERM left no time for it; the check on "
+                   f"{shown} will report the run late after its grace time")
     else:
         log.debug(f"ping {shown} with exit status {exit_status} ({budget:.1f} s allowed)")
         try:
