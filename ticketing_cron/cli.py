@@ -158,7 +158,7 @@ def main(argv=None):
             from ticketing_cron.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
                               sys.stdout, sys.stderr)
-        from ticketing_cron import notify
+        from ticketing_cron.alerts import notify
         handler = notify.notify_failure if args.command == "notify-failure" \
             else notify.notify_recovery
         return handler(args.unit, log, os.environ, args.config)

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ticketing_cron import alert_policy as policy
-from ticketing_cron.alert_message import compose, span
-from ticketing_cron.alert_state import clear_state, load_state, save_state, state_path
+from ticketing_cron.alerts import policy
+from ticketing_cron.alerts.message import compose, span
+from ticketing_cron.alerts.state import clear_state, load_state, save_state, state_path
 from ticketing_cron.errors import CronError
 
 T0 = 1_800_000_000.0
@@ -122,7 +122,7 @@ def test_state_file_is_plain_json(tmp_path):
 
 
 def test_the_lock_is_exclusive_and_its_wait_bounded(tmp_path):
-    from ticketing_cron.alert_state import locked
+    from ticketing_cron.alerts.state import locked
 
     path = str(tmp_path / "state" / "ticketing-cron.service.json")
     clock = iter(range(100))
@@ -135,7 +135,7 @@ def test_the_lock_is_exclusive_and_its_wait_bounded(tmp_path):
 
 
 def test_a_lock_file_that_cannot_be_made_does_not_stop_the_handler(tmp_path):
-    from ticketing_cron.alert_state import locked
+    from ticketing_cron.alerts.state import locked
 
     (tmp_path / "file").write_text("")
     with locked(str(tmp_path / "file" / "x.json"), 1) as held:
@@ -160,7 +160,7 @@ def test_reply_markup_is_quoted_and_escaped_for_chat():
 def test_a_channel_that_raises_anything_fails_alone():
     import time
 
-    from ticketing_cron.alert_delivery import try_channel
+    from ticketing_cron.alerts.delivery import try_channel
     from ticketing_cron.errors import Interrupted
     from ticketing_cron.log import Log
 

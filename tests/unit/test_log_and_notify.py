@@ -4,7 +4,7 @@ import io
 import os
 
 from ticketing_cron.log import Log, stderr_is_journal
-from ticketing_cron.notify import describe_failure, failure_from_environ
+from ticketing_cron.alerts.notify import describe_failure, failure_from_environ
 
 
 def test_journal_stream_must_match_fd_2(tmp_path):

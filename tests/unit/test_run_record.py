@@ -2,7 +2,7 @@
 
 import pytest
 
-from ticketing_cron.run_record import DYNAMIC_UIDS, trusted_record
+from ticketing_cron.alerts.run_record import DYNAMIC_UIDS, trusted_record
 
 UNIT = "ticketing-cron.service"
 INVOCATION = "cb022ac10ec54a358bf7994efc313f82"

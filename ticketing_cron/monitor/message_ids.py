@@ -17,7 +17,7 @@ OUTCOME = {
     "bug": "e68d8111763540f0b83b08503dc4013d",
 }
 
-# Alert records: one per alert kind (alert_policy's FIRST, REMINDER, CHANGED, RECOVERY,
+# Alert records: one per alert kind (alerts.policy's FIRST, REMINDER, CHANGED, RECOVERY,
 # and "suppressed" for a failure that the no-flood rules kept quiet).
 ALERT = {
     "failure": "3756f29ec11e4af181049be1134de396",

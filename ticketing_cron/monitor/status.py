@@ -150,7 +150,7 @@ def streak_json(day, last_run, streak_state):
 
 def alert_streak(service):
     """(the alert handlers' streak for ``service`` or None, whether it could be read)."""
-    from ticketing_cron.alert_state import DEFAULT_STATE_DIR, load_state, state_path
+    from ticketing_cron.alerts.state import DEFAULT_STATE_DIR, load_state, state_path
 
     path = state_path(DEFAULT_STATE_DIR, service)
     state, problem = load_state(path)

@@ -11,11 +11,11 @@ import os
 import socket
 import time
 
-from ticketing_cron import alert_policy
-from ticketing_cron.alert_delivery import deadline, deliver
-from ticketing_cron.alert_message import compose, runs, span, when
-from ticketing_cron.alert_state import (clear_state, load_state, locked, save_state, state_dir,
-                                        state_path)
+from ticketing_cron.alerts import policy as alert_policy
+from ticketing_cron.alerts.delivery import deadline, deliver
+from ticketing_cron.alerts.message import compose, runs, span, when
+from ticketing_cron.alerts.state import (clear_state, load_state, locked, save_state,
+                                         state_dir, state_path)
 from ticketing_cron.config import AlertsConfig, read_toml, table, validate_alerts
 from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
 from ticketing_cron.monitor.message_ids import for_alert
@@ -128,7 +128,7 @@ def failure_handler(unit, log, environ, config_path, deadline_at):
         (exit status, None or the (path, state, now) of an alert that reached no
         channel, whose mark is to be taken back).
     """
-    from ticketing_cron.run_record import find_run_record
+    from ticketing_cron.alerts.run_record import find_run_record
 
     failure = failure_from_environ(unit, environ)
     event = failure_event(failure, find_run_record(unit, failure))

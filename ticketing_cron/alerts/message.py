@@ -2,7 +2,7 @@
 
 import time
 
-from ticketing_cron.alert_policy import CHANGED, FIRST, RECOVERY, REMINDER
+from ticketing_cron.alerts.policy import CHANGED, FIRST, RECOVERY, REMINDER
 
 
 def when(epoch):

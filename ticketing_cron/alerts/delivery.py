@@ -36,7 +36,7 @@ def deliver(alert, chat, settings, log, deadline_at, priority="crit"):
     """Send an alert to the journal and every configured channel.
 
     Args:
-        alert: (subject, text, fields) from alert_message.compose().
+        alert: (subject, text, fields) from message.compose().
         chat: (subject, text) for the webhook (compose(..., chat=True)).
         settings: the AlertsConfig.
         deadline_at: time.monotonic() by which every channel must be done.
@@ -89,5 +89,5 @@ def try_channel(name, send, deadline_at, log):
 
 def channels():
     """The channels module, imported only when an alert goes out (it loads urllib3)."""
-    from ticketing_cron import channels as module
+    from ticketing_cron.alerts import channels as module
     return module
