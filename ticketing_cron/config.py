@@ -270,12 +270,9 @@ def is_loopback(host):
     host = host.lower()
     if host in ("localhost", "localhost.") or host.endswith(".localhost"):
         return True
-    import ipaddress  # only for http:// URLs
+    from ticketing_cron.resolve import is_loopback_address  # cheaper than ipaddress
 
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_address(host.strip("[]"))
 
 
 def is_placeholder(host):

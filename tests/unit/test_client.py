@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ticketing_cron import client
+from ticketing_cron import attempt, client
 from ticketing_cron.client import Reply, RetryableError, backoff, parse_retry_after, post
 from ticketing_cron.errors import CronError
 from ticketing_cron.log import Log
@@ -163,9 +163,9 @@ def test_parse_retry_after_takes_ascii_digits_only(value, expected):
 
 
 @pytest.mark.parametrize("value,expected", [
-    (None, None), ("", None), ("100", None), (str(client.MAX_REPLY_BYTES), None),
-    (str(client.MAX_REPLY_BYTES + 1), f"{client.MAX_REPLY_BYTES + 1} bytes"),
+    (None, None), ("", None), ("100", None), (str(attempt.MAX_REPLY_BYTES), None),
+    (str(attempt.MAX_REPLY_BYTES + 1), f"{attempt.MAX_REPLY_BYTES + 1} bytes"),
     ("\u00b2", None), ("\u0663" * 8, None), ("-5", None), ("1, 1", None),
     ("9" * 13, "a 13-digit length"), ("9" * 5000, "a 5000-digit length")])
 def test_oversized_length_reads_ascii_digits_only(value, expected):
-    assert client.oversized_length(value) == expected
+    assert attempt.oversized_length(value) == expected
