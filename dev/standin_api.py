@@ -12,8 +12,14 @@ Test hooks under /_standin/ (no secret needed; bind to loopback only):
   GET  /_standin/requests   the ticket requests
   GET  /_standin/history    the request history rows
   POST /_standin/seed       {"expired": N, "active": M} adds assigned requests
-  POST /_standin/control    {"hang": bool, "status": int|null, "retry_after": str|null}
-                            makes later sla-check calls hang, or answer that status
+  POST /_standin/control    {"hang": bool, "status": int|null, "retry_after": str|null,
+                             "delay_ms": int} makes later sla-check calls hang, answer
+                            that status, or take that long to do their work
+
+Idempotency-Key (see standin_idempotency.py): a repeated key is answered with the
+first reply (and Idempotent-Replayed: true) without doing the work again, or with 409
+while the first request is still being handled; each call in /_standin/calls says
+which ("idempotency": "new", "replayed" or "conflict").
 
 Usage: standin_api.py --listen 127.0.0.1:0 --db FILE --secret-file FILE
                       [--seed-expired N] [--seed-active M]
@@ -31,6 +37,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import standin_idempotency as idempotency
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -56,7 +64,7 @@ class Store:
     def __init__(self, path):
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + idempotency.SCHEMA)
         self.lock = threading.Lock()
 
     def seed(self, expired, active):
@@ -159,7 +167,9 @@ def make_handler(store, secret, state):
                 control = dict(state["control"])
             call = {"received_at": received_at, "path": self.path, "secret_ok": secret_ok,
                     "request_id": self.headers.get("X-Request-ID"),
-                    "user_agent": self.headers.get("User-Agent")}
+                    "user_agent": self.headers.get("User-Agent"),
+                    "idempotency_key": self.headers.get("Idempotency-Key"),
+                    "scheduled_at": self.headers.get("X-Cron-Scheduled-At")}
             if control.get("hang"):
                 status = None
             elif control.get("status"):
@@ -179,11 +189,36 @@ def make_handler(store, secret, state):
                 error = "Unauthorized" if status == 401 else f"stand-in status {status}"
                 self.reply(status, {"error": error}, extra)
                 return
+            try:
+                key = idempotency.parse_key(self.headers.get("Idempotency-Key"))
+            except ValueError as e:
+                self.reply(400, {"error": str(e)})
+                return
+            if key is not None:
+                seen, first = idempotency.claim(store.db, store.lock, key)
+                call["idempotency"] = {"new": "new", "running": "conflict",
+                                       "done": "replayed"}[seen]
+                if seen == "running":
+                    self.reply(409, {"error": "a request with this Idempotency-Key is "
+                                     "still being processed"})
+                    return
+                if seen == "done":
+                    self.reply(first[0], first[1], [("Idempotent-Replayed", "true")])
+                    return
             started = time.monotonic()
-            count = store.unassign_expired()
-            self.reply(200, {"success": True, "unassignedCount": count,
-                             "timestamp": iso(datetime.now(timezone.utc)),
-                             "durationMs": int((time.monotonic() - started) * 1000)})
+            try:
+                time.sleep(int(control.get("delay_ms") or 0) / 1000)
+                count = store.unassign_expired()
+            except BaseException:
+                if key is not None:
+                    idempotency.release(store.db, store.lock, key)
+                raise
+            body = {"success": True, "unassignedCount": count,
+                    "timestamp": iso(datetime.now(timezone.utc)),
+                    "durationMs": int((time.monotonic() - started) * 1000)}
+            if key is not None:
+                idempotency.finish(store.db, store.lock, key, 200, body)
+            self.reply(200, body)
 
     return Handler
 

@@ -9,19 +9,24 @@ from ticketing_cron.errors import CronError
 SNIPPET_CHARS = 200
 
 
-Success = namedtuple("Success", "http_status unassigned_count server_duration_ms",
-                     defaults=(None, None))
-Success.__doc__ = "A successful run's figures: from the reply when it has them, else None."
+Success = namedtuple("Success", "http_status unassigned_count server_duration_ms duplicate",
+                     defaults=(None, None, False))
+Success.__doc__ = ("A successful run's figures: from the reply when it has them, else None; "
+                   "duplicate: the app said another server has this run (409 to a keyed "
+                   "request).")
 
 
-def judge(reply, url):
+def judge(reply, url, keyed=False):
     """Turn the final reply into a Success, or raise the matching CronError.
 
     Args:
         reply: client.Reply.
         url: the URL that was called, for messages.
+        keyed: the request carried an Idempotency-Key.
     Returns:
-        Success for HTTP 2xx with a JSON object whose "success" is true.
+        Success for HTTP 2xx with a JSON object whose "success" is true, and
+        Success(duplicate=True) for 409 to a keyed request: the app is still doing
+        this run for another server (the IETF httpapi Idempotency-Key draft).
     Raises:
         CronError: "config" for a redirect, "auth" for 401/403, "unavailable" for
         5xx and 429, "protocol" for any other 4xx or a reply that does not say success.
@@ -32,6 +37,8 @@ def judge(reply, url):
     if status in (401, 403):
         raise CronError("auth", f"the API rejected the secret (HTTP {status}); check that "
                         f"cron-secret matches the app's CRON_SECRET", http_status=status)
+    if status == 409 and keyed:
+        return Success(http_status=status, duplicate=True)
     if status == 404:
         raise CronError("protocol", f"{url} does not exist (HTTP 404); check api.base_url and "
                         f"the job's path", http_status=status)

@@ -13,9 +13,10 @@ from ticketing_cron.judge import judge, plural
 from ticketing_cron.monitor.message_ids import OUTCOME as MESSAGE_ID
 from ticketing_cron.redact import Redactor
 from ticketing_cron.secret import read_secret
+from ticketing_cron.slot import slot_for
 
 
-def run_job(config_path, job_name, log, environ=os.environ):
+def run_job(config_path, job_name, log, environ=os.environ, scheduled=False):
     """Run ``job_name`` once and write its summary record.
 
     Args:
@@ -23,6 +24,8 @@ def run_job(config_path, job_name, log, environ=os.environ):
         job_name: a [jobs.NAME] key.
         log: a log.Log.
         environ: the process environment (for $CREDENTIALS_DIRECTORY).
+        scheduled: the timer's unit started the run (`run --scheduled`): it claims the
+            schedule's slot (see slot.py) rather than a key of its own.
     Returns:
         The exit status for the outcome (0 on success).
     """
@@ -33,7 +36,8 @@ def run_job(config_path, job_name, log, environ=os.environ):
     ping = {}
     try:
         with terminate_on_sigterm():
-            success = call_job(config_path, job_name, log, environ, fields, ping)
+            success = call_job(config_path, job_name, log, environ, fields, ping,
+                               scheduled)
         outcome = "ok"
     except CronError as e:
         outcome, message = e.outcome, e.message
@@ -51,7 +55,8 @@ def run_job(config_path, job_name, log, environ=os.environ):
     if success is not None:
         fields.update(HTTP_STATUS=success.http_status,
                       UNASSIGNED_COUNT=success.unassigned_count,
-                      SERVER_DURATION_MS=success.server_duration_ms)
+                      SERVER_DURATION_MS=success.server_duration_ms,
+                      DUPLICATE=1 if success.duplicate else None)
         message = success_message(success, fields["ATTEMPTS"], duration_ms)
     fields.update(OUTCOME=outcome, DURATION_MS=duration_ms, EXIT_STATUS=EXIT_STATUS[outcome],
                   MESSAGE_ID=MESSAGE_ID[outcome])
@@ -66,12 +71,13 @@ def run_job(config_path, job_name, log, environ=os.environ):
     return EXIT_STATUS[outcome]
 
 
-def call_job(config_path, job_name, log, environ, fields, ping=None):
+def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=False):
     """Load config and secret, make the call within the deadline, judge the reply.
 
     Args:
-        fields: the summary record's fields; URL, ATTEMPTS and HTTP_STATUS are set
-            here as they become known.
+        fields: the summary record's fields; URL, IDEMPOTENCY_KEY, SCHEDULED_AT,
+            ATTEMPTS and HTTP_STATUS are set here as they become known.
+        scheduled: as for run_job.
         ping: a dict that gets the job's ping_url (url) and the run's deadline
             (deadline_at, a time.monotonic() value) when the job has a ping_url.
     Returns:
@@ -88,17 +94,20 @@ def call_job(config_path, job_name, log, environ, fields, ping=None):
     if job.ping_url and ping is not None:
         ping.update(url=job.ping_url, deadline_at=time.monotonic() + (
             job.deadline if job.deadline is not None else config.api.deadline))
+    slot = slot_for(job, fields["REQUEST_ID"], scheduled)
+    fields.update(IDEMPOTENCY_KEY=slot.key, SCHEDULED_AT=slot.scheduled_at)
     secret = read_secret(environ)
     log.hide(secret)
     api = config.api
     request = client.Request(url=api.base_url + job.path, secret=secret,
                              request_id=fields["REQUEST_ID"],
                              connect_timeout=api.connect_timeout,
-                             read_timeout=api.read_timeout, ca_file=api.ca_file)
+                             read_timeout=api.read_timeout, ca_file=api.ca_file,
+                             idempotency_key=slot.key, scheduled_at=slot.scheduled_at)
     fields["URL"] = request.url
     deadline = job.deadline if job.deadline is not None else api.deadline
-    log.debug(f"POST {request.url} (request id {request.request_id}, deadline "
-              f"{deadline:g} s)")
+    log.debug(f"POST {request.url} (request id {request.request_id}, Idempotency-Key "
+              f"{slot.key} ({slot.kind}), deadline {deadline:g} s)")
 
     def count_attempt(n):
         fields["ATTEMPTS"] = n
@@ -107,7 +116,7 @@ def call_job(config_path, job_name, log, environ, fields, ping=None):
     with alarm_at(deadline_at, deadline):
         reply = client.post(request, deadline_at, log, on_attempt=count_attempt)
     fields["HTTP_STATUS"] = reply.status
-    return judge(redact_reply(reply, Redactor(secret)), request.url)
+    return judge(redact_reply(reply, Redactor(secret)), request.url, keyed=True)
 
 
 def redact_reply(reply, redactor):
@@ -130,6 +139,9 @@ def redact_reply(reply, redactor):
 
 def success_message(success, attempts, duration_ms):
     """'3 requests unassigned (HTTP 200, 142 ms, 1 attempt)'."""
+    if success.duplicate:
+        return (f"another server has this run: the app answered HTTP {success.http_status} "
+                f"to its Idempotency-Key ({duration_ms} ms, {plural(attempts, 'attempt')})")
     if success.unassigned_count is None:
         what = "the API reported success"
     else:

@@ -1,0 +1,178 @@
+"""Idempotency-Key and X-Cron-Scheduled-At on the wire, 409 as a duplicate, the stand-in's
+dedupe. Time is faked with libfaketime (Debian's faketime), which starts the run's clock
+at the given moment."""
+
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+from support import EXIT, REPO, ok_reply, send, sequence, status_reply
+
+
+def run_at(cli, moment, *args):
+    """`ticketing-cron -v run ARGS` with its clock starting at UTC ``moment``."""
+    proc = subprocess.Popen(["faketime", moment, *cli.argv("run", *args)],
+                            env=cli.env({"TZ": "UTC"}), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    return cli.finish(proc)
+
+
+def test_a_timer_run_sends_its_slot(cli, serve):
+    server = serve(ok_reply(2))
+    cli.configure(server.url)
+    result = run_at(cli, "2026-11-29 17:48:00", "--scheduled", "sla-check")
+    assert result.status == EXIT["ok"], result.stderr
+    (request,) = server.received
+    assert request.headers["idempotency-key"] == '"sla-check:2026-11-29T17:48:00Z"'
+    assert request.headers["x-cron-scheduled-at"] == "2026-11-29T17:48:00Z"
+    assert result.fields["IDEMPOTENCY_KEY"] == "sla-check:2026-11-29T17:48:00Z"
+    assert result.fields["SCHEDULED_AT"] == "2026-11-29T17:48:00Z"
+
+
+def test_a_late_timer_run_is_a_catch_up(cli, serve):
+    server = serve(ok_reply(0))
+    cli.configure(server.url)
+    result = run_at(cli, "2026-11-29 17:48:40", "--scheduled")
+    assert result.status == EXIT["ok"], result.stderr
+    (request,) = server.received
+    assert request.headers["idempotency-key"] == '"sla-check:catchup:2026-11-29T17:48:00Z"'
+    assert request.headers["x-cron-scheduled-at"] == "2026-11-29T17:48:00Z"
+
+
+def test_a_run_by_hand_gets_a_key_of_its_own(cli, serve):
+    server = serve(ok_reply(0))
+    cli.configure(server.url)
+    result = run_at(cli, "2026-11-29 17:48:00")
+    (request,) = server.received
+    key = f"sla-check:manual:{result.fields['REQUEST_ID']}"
+    assert request.headers["idempotency-key"] == f'"{key}"'
+    assert request.headers["x-cron-scheduled-at"] == "2026-11-29T17:48:00Z"
+
+
+def test_a_daily_job_in_a_time_zone(cli, serve):
+    server = serve(ok_reply(0))
+    cli.configure(server.url, rest='[jobs.digest]\npath = "/d"\nschedule = "0 7 * * 1-5"\n'
+                  'timezone = "Europe/Berlin"\ndeadline = 6\n')
+    result = run_at(cli, "2026-07-14 05:00:00", "--scheduled", "digest")
+    assert result.status == EXIT["ok"], result.stderr
+    (request,) = server.received
+    assert request.headers["idempotency-key"] == '"digest:2026-07-14T05:00:00Z"'
+
+
+def test_a_retry_resends_the_same_key(cli, serve):
+    server = serve(sequence(status_reply(503, {"error": "busy"}, [("Retry-After", "0")]),
+                            ok_reply(1)))
+    cli.configure(server.url)
+    result = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
+    assert result.status == EXIT["ok"], result.stderr
+    first, second = server.received
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"] == \
+        '"sla-check:2026-11-29T17:48:00Z"'
+    assert result.fields["ATTEMPTS"] == "2"
+
+
+def test_409_to_a_keyed_request_is_ok_as_a_duplicate(cli, serve):
+    server = serve(status_reply(409, {"error": "still being processed"}))
+    cli.configure(server.url)
+    result = cli.run("run", "--scheduled")
+    assert result.status == EXIT["ok"], result.stderr
+    assert "sla-check ok: another server has this run: the app answered HTTP 409" in \
+        result.summary
+    assert result.fields["OUTCOME"] == "ok" and result.fields["DUPLICATE"] == "1"
+    assert result.fields["HTTP_STATUS"] == "409"
+    assert len(server.received) == 1  # not retried
+
+
+def test_a_plain_success_is_no_duplicate(cli, serve):
+    cli.configure(serve(ok_reply(0)).url)
+    assert "DUPLICATE" not in cli.run("run", "--scheduled").fields
+
+
+# --- the stand-in app dedupes by key -----------------------------------------------
+
+
+@pytest.fixture
+def standin(tmp_path, cli):
+    secret_file = tmp_path / "app-secret"
+    secret_file.write_text(cli.secret + "\n")
+    proc = subprocess.Popen([sys.executable, str(REPO / "dev/standin_api.py"), "--listen",
+                             "127.0.0.1:0", "--db", str(tmp_path / "app.sqlite"),
+                             "--secret-file", str(secret_file), "--seed-expired", "3"],
+                            stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL)
+    line = proc.stdout.readline()
+    assert line.startswith("listening on http://127.0.0.1:")
+    yield line.split()[-1]
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def api(url, data=None):
+    request = urllib.request.Request(url, data=None if data is None else
+                                     json.dumps(data).encode(), method="POST" if data else "GET")
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.load(r)
+
+
+def test_the_standin_replays_the_first_reply_to_a_repeated_key(cli, standin):
+    cli.configure(standin)
+    first = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
+    second = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
+    assert "3 requests unassigned" in first.summary
+    assert "3 requests unassigned" in second.summary  # the first reply, again
+    assert len(api(standin + "/_standin/history")) == 3  # the work was done once
+    calls = api(standin + "/_standin/calls")
+    assert [c["idempotency"] for c in calls] == ["new", "replayed"]
+    api(standin + "/_standin/seed", {"expired": 2})
+    later = run_at(cli, "2026-11-29 17:49:00", "--scheduled")
+    assert "2 requests unassigned" in later.summary
+    by_hand = run_at(cli, "2026-11-29 17:49:00")
+    assert "0 requests unassigned" in by_hand.summary
+
+
+def test_the_standin_answers_409_while_the_first_is_running(cli, standin):
+    cli.configure(standin)
+    api(standin + "/_standin/control", {"delay_ms": 1500})
+    results = []
+
+    def one():
+        results.append(run_at(cli, "2026-11-29 17:48:00", "--scheduled"))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.status for r in results) == [0, 0]
+    assert sorted(r.fields.get("DUPLICATE", "0") for r in results) == ["0", "1"]
+    assert len(api(standin + "/_standin/history")) == 3
+    calls = api(standin + "/_standin/calls")
+    assert sorted(c["idempotency"] for c in calls) == ["conflict", "new"]
+
+
+def test_the_standin_refuses_a_malformed_key(cli, standin):
+    request = urllib.request.Request(standin + "/api/cron/sla-check", data=b"{}",
+                                     method="POST", headers={"x-cron-secret": cli.secret,
+                                                             "Idempotency-Key": "bare"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(request, timeout=5)
+    assert e.value.code == 400
+
+
+def test_a_timer_run_of_the_every_minute_schedule_imports_no_schedule_code(cli, serve):
+    server = serve(ok_reply(0))
+    cli.configure(server.url)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ticketing_cron",
+                           "--config", str(cli.config_path), "run", "--scheduled"],
+                          env=cli.env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "ticketing_cron.slot" in imported
+    assert [m for m in imported if m.startswith(("ticketing_cron.schedules", "zoneinfo",
+                                                 "argparse", "subprocess"))] == []
+    assert server.received[0].headers["idempotency-key"].startswith('"sla-check:')
