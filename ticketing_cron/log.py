@@ -7,12 +7,19 @@ Everything written is first redacted (the secret, escaped or in fragments, becom
 [secret]: the last line of defence behind the runner's redaction of the raw reply),
 then made harmless for terminals: no control, format or bidi character survives,
 so a reply cannot move the cursor, erase a line or reorder what a reader sees.
+
+With TICKETING_CRON_LOG_FORMAT=json in the environment (a container's, for a cluster's
+log collector) every record is one JSON object on a line of stderr instead, with the
+journal record's fields (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and the rest) and a
+TIMESTAMP; it wins over the journal, since whoever sets it wants JSON.
 """
 
 import os
 import sys
+import time
 
 IDENTIFIER = "ticketing-cron"
+LOG_FORMAT_VARIABLE = "TICKETING_CRON_LOG_FORMAT"
 UNPRINTABLE = "\ufffd"
 PRIORITY = {"crit": 2, "err": 3, "warning": 4, "notice": 5, "info": 6, "debug": 7}
 
@@ -47,11 +54,17 @@ class Log:
         verbose: also write debug records.
         journal: send native journal records instead of stderr lines.
         stream: where stderr lines go (tests pass a buffer).
+        json_lines: write one JSON object per record to the stream (default: when
+            $TICKETING_CRON_LOG_FORMAT is "json").
     """
 
-    def __init__(self, verbose=False, journal=None, stream=None):
+    def __init__(self, verbose=False, journal=None, stream=None, json_lines=None):
         self.verbose = verbose
-        self.journal = stderr_is_journal() if journal is None else journal
+        if json_lines is None:
+            json_lines = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower() == "json"
+        self.json_lines = json_lines
+        self.journal = False if json_lines else \
+            stderr_is_journal() if journal is None else journal
         self.stream = stream or sys.stderr
         self.redactors = []
         self._send = None
@@ -90,11 +103,27 @@ class Log:
             journal_fields = {k: printable(v, keep_newlines=True) for k, v in fields.items()}
             if self.send_journal(message, priority, journal_fields):
                 return
+        if self.json_lines:
+            self.write_json(message, priority, fields)
+            return
         fields = {k: printable(v) for k, v in fields.items()}
         prefix = "" if priority in ("notice", "info", "debug") else f"{priority}: "
         if self.verbose and fields:
             message += " [" + " ".join(f"{k}={v}" for k, v in fields.items()) + "]"
         self.stream.write(f"{IDENTIFIER}: {prefix}{message}\n")
+        self.stream.flush()
+
+    def write_json(self, message, priority, fields):
+        """One record as a JSON object on one line, its values text as in the journal."""
+        import json  # only containers ask for it
+
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + \
+            f".{int(now * 1000) % 1000:03d}Z"
+        record = {"TIMESTAMP": stamp, "MESSAGE": message, "PRIORITY": str(PRIORITY[priority]),
+                  "SYSLOG_IDENTIFIER": IDENTIFIER,
+                  **{k: printable(v, keep_newlines=True) for k, v in fields.items()}}
+        self.stream.write(json.dumps(record, ensure_ascii=True) + "\n")
         self.stream.flush()
 
     def send_journal(self, message, priority, fields):
