@@ -10,8 +10,11 @@ import hashlib
 import os
 import resource
 import secrets
+import shutil
 import stat
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -296,3 +299,32 @@ def test_import_env_costs_the_every_minute_run_nothing():
                          env={"PYTHONPATH": str(REPO)}, check=True).stdout
     for module in ("import_env", "envfile", "config_edit", "atomic", "encrypted_secret"):
         assert f"ticketing_cron.{module}'" not in out, out
+
+
+def test_only_root_may_write_but_anyone_may_look(cli):
+    """As another user: --dry-run works, the import itself is refused, nothing written."""
+    top = tempfile.mkdtemp(prefix="tc-import-env-", dir="/var/tmp")
+    try:
+        os.chmod(top, 0o755)
+        etc = os.path.join(top, "etc")
+        shutil.copytree(cli.tmp, etc)
+        os.chmod(etc, 0o755)
+        other = Cli(Path(etc), cli.secret)
+        env = Path(top) / "old-app.env"
+        env.write_bytes(GOOD["seed"][0].replace(b"@SECRET@", cli.secret.encode()))
+        env.chmod(0o644)
+        before = snapshot(top)
+
+        def as_nobody():
+            os.setgid(65534)
+            os.setuid(65534)
+        for extra, status in ((("--dry-run",), 0), ((), EXIT["config"])):
+            proc = subprocess.run(other.argv("import-env", str(env), *extra, verbose=False),
+                                  env=other.env(), capture_output=True, text=True,
+                                  preexec_fn=as_nobody, timeout=60)
+            result = other.result(proc.returncode, proc.stdout, proc.stderr)
+            assert result.status == status, result.stderr
+        assert "import-env writes root-owned files: run it as root" in result.stderr
+        assert snapshot(top) == before
+    finally:
+        shutil.rmtree(top)
