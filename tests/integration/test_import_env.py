@@ -326,5 +326,13 @@ def test_only_root_may_write_but_anyone_may_look(cli):
             assert result.status == status, result.stderr
         assert "import-env writes root-owned files: run it as root" in result.stderr
         assert snapshot(top) == before
+        env.chmod(0o600)
+        proc = subprocess.run(other.argv("import-env", str(env), "--dry-run", verbose=False),
+                              env=other.env(), capture_output=True, text=True,
+                              preexec_fn=as_nobody, timeout=60)
+        result = other.result(proc.returncode, proc.stdout, proc.stderr)
+        assert result.status == EXIT["config"]
+        assert result.stderr == f"ticketing-cron: err: .env {env}: permission denied; " \
+                                "run as root\n"
     finally:
         shutil.rmtree(top)

@@ -159,3 +159,29 @@ def test_stage_never_follows_a_planted_symlink(tmp_path, monkeypatch):
     with pytest.raises(FileExistsError):
         atomic.stage(str(tmp_path / "cron-secret"), b"s", 0o600, os.getuid(), os.getgid())
     assert not victim.exists()
+
+
+def test_the_secret_is_never_readable_by_others_not_even_empty(tmp_path, monkeypatch):
+    """Every moment the temporary file exists, from its creation on, it is 0600."""
+    seen = []
+    real_fchown, real_write = os.fchown, os.write
+
+    def fchown(fd, uid, gid):
+        seen.append(("created", stat.S_IMODE(os.fstat(fd).st_mode)))
+        return real_fchown(fd, uid, gid)
+
+    def write(fd, data):
+        seen.append(("write", stat.S_IMODE(os.fstat(fd).st_mode)))
+        return real_write(fd, data)
+    monkeypatch.setattr(os, "fchown", fchown)
+    monkeypatch.setattr(os, "write", write)
+    old_umask = os.umask(0)
+    try:
+        staged = atomic.stage(str(tmp_path / "cron-secret"), b"s3cret\n", 0o600,
+                              os.getuid(), os.getgid())
+    finally:
+        os.umask(old_umask)
+        monkeypatch.undo()
+    staged.commit()
+    assert seen[0] == ("created", 0o600) and ("write", 0o600) in seen
+    assert all(mode == 0o600 for _, mode in seen), seen
