@@ -32,7 +32,9 @@ examples:
   ticketing-cron check                 validate config and secret, call nothing
   ticketing-cron -v run                one SLA check now, with debug detail
   ticketing-cron status               is every job healthy? (exit 0, else 1)
-  journalctl -u ticketing-cron -n 20   what the timer's runs said"""
+  journalctl -u ticketing-cron -n 20   what the timer's runs said
+  ticketing-cron import-env --dry-run /srv/cron-jobs/.env
+                                       what moving the old app's .env would change"""
 
 
 def help_formatter(prog):
@@ -102,11 +104,11 @@ def build_parser():
     imp = commands.add_parser(
         "import-env", formatter_class=help_formatter,
         help="take API_BASE_URL and CRON_SECRET from the old Node.js app's .env (root)",
-        description="Set api.base_url in the config from the .env's API_BASE_URL (nothing "
-        "else in the file changes; the old one is kept as config.toml.bak) and write its "
-        "CRON_SECRET to cron-secret beside the config (mode 0600, root), atomically, after "
-        "validating both; then run check. The secret is shown only as its length and "
-        "SHA-256 prefix.")
+        description="Set api.base_url in the config from the .env's API_BASE_URL (nothing\n"
+        "else in the file changes; the old file is kept as config.toml.bak) and write\n"
+        "its CRON_SECRET to cron-secret beside the config (root, mode 0600), each\n"
+        "atomically and only after both are valid; then run check. The secret is\n"
+        "shown only as its length and SHA-256 prefix. See ticketing-cron(8).")
     imp.add_argument("env_path", metavar="PATH", help="the old app's .env file")
     imp.add_argument("--encrypt", action="store_true",
                      help="store the secret with systemd-creds (host key) as "
