@@ -75,12 +75,7 @@ def import_env(env_path, config_path, encrypt, dry_run, out, err):
     write_all(config_path, config_stat, old_bytes, new_bytes, secret, secret_path,
               cred_path, encrypt)
     if encrypt:
-        if old_secret is not None:
-            run(["shred", "-u", secret_path], "shred the plain secret")
-            out.write(f"removed the plain {secret_path} (shred -u): the service now reads "
-                      f"{cred_path}\n")
-        run(["systemctl", "daemon-reload"], "reload systemd")
-        out.write(f"installed {DROPIN_PATH} and ran systemctl daemon-reload\n")
+        finish_encrypted(old_secret is not None, secret_path, cred_path, out)
     out.flush()
     status = final_check(config_path, config_dir, cred_path, encrypt, out, err)
     out.write(next_steps(status, os.path.abspath(env_path)))
@@ -243,6 +238,25 @@ def write_all(config_path, config_stat, old_bytes, new_bytes, secret, secret_pat
     finally:
         for file in staged:
             file.discard()
+
+
+def finish_encrypted(had_plain, secret_path, cred_path, out):
+    """After the credential and the drop-in are in place: shred the plain secret, if
+    there was one, and reload systemd.
+
+    Raises:
+        CronError("config") saying what is left to do by hand.
+    """
+    try:
+        if had_plain:
+            run(["shred", "-u", secret_path], "shred the plain secret")
+            out.write(f"removed the plain {secret_path} (shred -u): the service now reads "
+                      f"{cred_path}\n")
+        run(["systemctl", "daemon-reload"], "reload systemd")
+    except CronError as e:
+        raise CronError("config", f"{cred_path} and {DROPIN_PATH} are installed, but: "
+                        f"{e.message}; finish by hand (ticketing-cron(8))") from None
+    out.write(f"installed {DROPIN_PATH} and ran systemctl daemon-reload\n")
 
 
 def final_check(config_path, config_dir, cred_path, encrypt, out, err):
