@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 
-from alert_support import MAIL_ADDRESS, AlertBox, Hook, body, config_text, subject
+from alert_support import (MAIL_ADDRESS, POLICY_RC_D, AlertBox, Hook, body, config_text,
+                           subject)
 from harness import FAILURE_UNIT, RECOVERY_UNIT, UNIT, report, wait_for
 from support import LoopbackServer, send
 
@@ -265,3 +266,46 @@ def test_chat_markup_in_a_reply_is_quoted_in_the_webhook(box, hook):
     assert "<!channel> <https://evil.test/reset|Res" in body(box.mails()[-1]), \
         "the email shows the reply as it was"
     assert box.machine.show(FAILURE_UNIT, "Result")["Result"] == "success"
+
+
+# ------------------------------------------------- the other common MTA: exim4
+
+
+def test_exim4_delivers_each_alert_at_once_from_the_sandbox(box, hook):
+    """Debian's default MTA, instead of postfix (last in this module: it replaces it).
+    exim's sendmail returns at once and delivers from a child it leaves behind; the
+    handler's sandbox must let that child write /var/mail and must not kill it."""
+    m = box.machine
+    m.write(POLICY_RC_D, "#!/bin/sh\nexit 101\n", mode="0755")  # no daemon on port 25
+    try:
+        m.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+               "exim4-daemon-light"], timeout=900)
+    finally:
+        m.run(["rm", "-f", POLICY_RC_D])
+    m.run(["sed", "-i", "s/^dc_other_hostnames=.*/dc_other_hostnames='localhost.localdomain'/",
+           "/etc/exim4/update-exim4.conf.conf"])
+    m.run(["update-exim4.conf"])
+
+    def reject(handler, request):
+        send(handler, 401, {"error": "unauthorized"})
+    api = LoopbackServer(reject)
+    try:
+        box.configure(config_text(api.url, hook.url, "1h"))
+        box.install_secret("tc-" + uuid.uuid4().hex)
+        before = len(box.mails())
+        for n in range(1, 6):  # a delivery killed at the handler's exit shows within a few
+            box.fresh_streak()
+            cursor = box.cursor()
+            rc, _ = box.start()
+            assert rc != 0
+            job = box.job_done(FAILURE_UNIT, cursor)
+            assert job["JOB_RESULT"] == "done", job["MESSAGE"]
+            wait_for(lambda: len(box.mails()) >= before + n, 20,
+                     f"alert {n} in the mailbox (exim4's queue: "
+                     f"{m.run(['exim4', '-bp'], check=False).stdout.strip()})")
+    finally:
+        api.close()
+    assert all(subject(mail).endswith(": auth") for mail in box.mails()[before:])
+    assert m.run(["exim4", "-bpc"]).stdout.strip() == "0", \
+        "left in exim's queue:\n" + m.run(["exim4", "-bp"]).stdout + \
+        m.run(["tail", "-n", "40", "/var/log/exim4/mainlog"]).stdout
