@@ -57,6 +57,10 @@ def import_env(env_path, config_path, encrypt, dry_run, out, err):
         raise CronError("config", f"--encrypt installs the credential and the drop-in for "
                         f"ticketing-cron.service, which reads {SERVICE_CONFIG_DIR}; it cannot "
                         f"be combined with --config outside it")
+    if not encrypt and config_dir == SERVICE_CONFIG_DIR and os.path.exists(DROPIN_PATH):
+        raise CronError("config", f"the service reads the encrypted {cred_path} ({DROPIN_PATH} "
+                        f"is installed), so a plain {secret_path} would not be used: import "
+                        f"with --encrypt, or remove the drop-in first; nothing was written")
     old_bytes, config_stat = read_config(config_path)
     new_bytes = plan_config(old_bytes, config_path, url, entries, out)
     old_secret = read_old_secret(secret_path)

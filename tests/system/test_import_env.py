@@ -134,3 +134,15 @@ def test_encrypt_works_at_the_next_tick_through_load_credential_encrypted(box, s
     assert len(calls) == 1 and calls[0]["secret_ok"]
     journal = box.run(["journalctl", "--no-pager", "-o", "json"]).stdout
     assert_secret_not_in(secret, journal)
+
+
+def test_a_plain_import_over_the_encrypted_secret_is_refused(box, secret, old_env):
+    """The service would go on reading the credential: the plain file would be ignored."""
+    assert box.path(DROPIN).exists(), "runs after the --encrypt test"
+    before = {p: box.path(p).read_bytes() for p in (CONFIG, CRED, DROPIN)}
+    result = box.run(["ticketing-cron", "import-env", old_env], check=False)
+    assert result.returncode == 78, result
+    assert_secret_not_in(secret, result.stdout, result.stderr)
+    assert f"the service reads the encrypted {CRED} ({DROPIN} is installed)" in result.stderr
+    assert not box.path(SECRET).exists()
+    assert {p: box.path(p).read_bytes() for p in before} == before
