@@ -88,6 +88,22 @@ def latest_due(schedule, timezone, now):
     return None if due is None else int(due.timestamp())
 
 
+def unevaluated(schedule):
+    """Why the slot of ``schedule`` cannot be computed here (one line), or None if it can.
+
+    For `ticketing-cron check`: such a job's timer runs are sent as unscheduled.
+    """
+    if schedule is None or schedule.strip() in EVERY_MINUTE:
+        return None
+    from ticketing_cron.schedules import match
+
+    try:
+        match.specs_for(schedule)
+    except match.Unsupported as e:
+        return str(e)
+    return None
+
+
 def iso(epoch_seconds):
     """'2026-11-29T17:48:00Z' for whole epoch seconds (UTC, ISO 8601)."""
     t = time.gmtime(epoch_seconds)

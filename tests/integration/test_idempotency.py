@@ -176,3 +176,14 @@ def test_a_timer_run_of_the_every_minute_schedule_imports_no_schedule_code(cli, 
     assert [m for m in imported if m.startswith(("ticketing_cron.schedules", "zoneinfo",
                                                  "argparse", "subprocess"))] == []
     assert server.received[0].headers["idempotency-key"].startswith('"sla-check:')
+
+
+def test_check_warns_about_a_schedule_whose_slot_is_not_computed(cli):
+    cli.configure("https://tickets.acme.test", rest='[jobs.month-end]\npath = "/m"\n'
+                  'schedule = "*-*~01 23:00:00"\ndeadline = 6\n'
+                  '[jobs.digest]\npath = "/d"\nschedule = "0 7 * * 1-5"\ndeadline = 6\n')
+    result = cli.run("check", verbose=False,
+                     env={"TICKETING_CRON_GENERATOR_DIR": "/nonexistent"})
+    assert result.status == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "Idempotency-Key" in line]
+    assert len(warnings) == 1 and "jobs.month-end.schedule" in warnings[0], result.stderr

@@ -7,6 +7,7 @@ from ticketing_cron.config import DEFAULT_CONFIG_PATH, DEFAULT_JOB
 from ticketing_cron.errors import CronError
 from ticketing_cron.schedules import generator
 from ticketing_cron.schedules.plan import plan_jobs
+from ticketing_cron.slot import unevaluated
 
 GENERATOR_DIR = "/run/systemd/generator"
 
@@ -42,6 +43,13 @@ def report_schedules(config, out, err, environ=os.environ):
             out.write(f"schedule {job.name}: {job.schedule!r} -> "
                       f"{' | '.join(plan.normalized)} ({unit}, TimeoutStartSec="
                       f"{timeout}s{either}); next: {runs or 'never'}\n")
+            why = unevaluated(job.schedule)
+            if why:
+                err.write(f"ticketing-cron: warning: jobs.{job.name}.schedule: the run cannot "
+                          f"compute its slot ({why}), so its Idempotency-Key is not the "
+                          f"same on every server and several servers would each do its "
+                          f"work; write it as a cron line or in plain calendar syntax "
+                          f"(README, \"More than one server\")\n")
     stale = stale_units(config.path, environ)
     if stale:
         err.write(f"ticketing-cron: warning: the timers systemd runs differ from "
