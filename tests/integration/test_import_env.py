@@ -313,22 +313,32 @@ def test_only_root_may_write_but_anyone_may_look(cli):
         env = Path(top) / "old-app.env"
         env.write_bytes(GOOD["seed"][0].replace(b"@SECRET@", cli.secret.encode()))
         env.chmod(0o644)
+        # nobody may not enter the checkout or a throwaway venv (mktemp -d is 0700):
+        # run a world-readable copy of the package on Debian's python3.
+        shutil.copytree(REPO / "ticketing_cron", os.path.join(top, "lib", "ticketing_cron"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        os.chmod(os.path.join(top, "lib"), 0o755)
+        nobody_env = dict(other.env(), PYTHONPATH=os.path.join(top, "lib"))
+
         before = snapshot(top)
+
+        def nobody_argv(*args):
+            return ["/usr/bin/python3", *other.argv(*args, verbose=False)[1:]]
 
         def as_nobody():
             os.setgid(65534)
             os.setuid(65534)
         for extra, status in ((("--dry-run",), 0), ((), EXIT["config"])):
-            proc = subprocess.run(other.argv("import-env", str(env), *extra, verbose=False),
-                                  env=other.env(), capture_output=True, text=True,
+            proc = subprocess.run(nobody_argv("import-env", str(env), *extra),
+                                  env=nobody_env, capture_output=True, text=True,
                                   preexec_fn=as_nobody, timeout=60)
             result = other.result(proc.returncode, proc.stdout, proc.stderr)
             assert result.status == status, result.stderr
         assert "import-env writes root-owned files: run it as root" in result.stderr
         assert snapshot(top) == before
         env.chmod(0o600)
-        proc = subprocess.run(other.argv("import-env", str(env), "--dry-run", verbose=False),
-                              env=other.env(), capture_output=True, text=True,
+        proc = subprocess.run(nobody_argv("import-env", str(env), "--dry-run"),
+                              env=nobody_env, capture_output=True, text=True,
                               preexec_fn=as_nobody, timeout=60)
         result = other.result(proc.returncode, proc.stdout, proc.stderr)
         assert result.status == EXIT["config"]
