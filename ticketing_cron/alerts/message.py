@@ -1,28 +1,7 @@
 """The words of an alert: subject, text and structured fields, from the streak state."""
 
-import time
-
 from ticketing_cron.alerts.policy import CHANGED, FIRST, RECOVERY, REMINDER
-
-
-def when(epoch):
-    """'2026-11-29 12:00:00 UTC'."""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
-
-
-def span(seconds):
-    """'45 s', '12 min', '3 h 5 min', '2 d 4 h'."""
-    seconds = int(round(max(0, seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+from ticketing_cron.timefmt import span, when
 
 
 def runs(n):

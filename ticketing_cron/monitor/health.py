@@ -6,7 +6,7 @@ way, judged by the one before), "waiting" (scheduled, never due yet), "manual" (
 schedule: run by hand only, never unhealthy).
 """
 
-from ticketing_cron.monitor.timefmt import when
+from ticketing_cron.timefmt import when
 
 # Seconds after a run's deadline by which its record must be in the journal: Python's
 # start, the record's way through journald, and a timer's AccuracySec=.

@@ -13,7 +13,7 @@ from ticketing_cron.config import job_deadline, load_config
 from ticketing_cron.errors import EXIT_STATUS, CronError
 from ticketing_cron.monitor import health, journal_runs, stats, units
 from ticketing_cron.monitor.status_text import render
-from ticketing_cron.monitor.timefmt import iso
+from ticketing_cron.timefmt import iso
 
 
 def status(config_path, job_name, as_json, out, err, now=None):

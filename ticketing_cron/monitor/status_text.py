@@ -4,7 +4,7 @@ import calendar
 import time
 
 from ticketing_cron.log import printable
-from ticketing_cron.monitor.timefmt import relative, when
+from ticketing_cron.timefmt import relative, when
 
 HEADLINE = {"ok": "ok", "failing": "FAILING", "overdue": "OVERDUE", "running": "running",
             "waiting": "waiting for its first run", "manual": "run by hand only (no schedule)"}

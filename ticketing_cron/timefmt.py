@@ -1,4 +1,4 @@
-"""Times as `status` shows them: UTC, to the second."""
+"""Times as people read them in alerts and `status`: UTC, to the second, and spans."""
 
 import time
 
