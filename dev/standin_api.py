@@ -19,7 +19,8 @@ Test hooks under /_standin/ (no secret needed; bind to loopback only):
 Idempotency-Key (see standin_idempotency.py): a repeated key is answered with the
 first reply (and Idempotent-Replayed: true) without doing the work again, or with 409
 while the first request is still being handled; each call in /_standin/calls says
-which ("idempotency": "new", "replayed" or "conflict").
+which ("idempotency": "new", "replayed" or "conflict"). --ignore-idempotency-key makes
+it an app that does not follow the draft: every call does the work.
 
 Usage: standin_api.py --listen 127.0.0.1:0 --db FILE --secret-file FILE
                       [--seed-expired N] [--seed-active M]
@@ -190,7 +191,8 @@ def make_handler(store, secret, state):
                 self.reply(status, {"error": error}, extra)
                 return
             try:
-                key = idempotency.parse_key(self.headers.get("Idempotency-Key"))
+                key = idempotency.parse_key(self.headers.get("Idempotency-Key")) \
+                    if state["dedupe"] else None
             except ValueError as e:
                 self.reply(400, {"error": str(e)})
                 return
@@ -255,6 +257,8 @@ def main(argv=None):
                         help="print the requests and their history from --db, and exit")
     parser.add_argument("--seed-expired", type=int, default=0, metavar="N")
     parser.add_argument("--seed-active", type=int, default=0, metavar="M")
+    parser.add_argument("--ignore-idempotency-key", action="store_true",
+                        help="do every call's work, as an app without the draft would")
     args = parser.parse_args(argv)
     if args.report:
         report(Store(args.db), sys.stdout)
@@ -265,7 +269,8 @@ def main(argv=None):
         secret = f.read().removesuffix("\n")
     store = Store(args.db)
     store.seed(args.seed_expired, args.seed_active)
-    state = {"lock": threading.Lock(), "calls": [], "control": {}, "stop": threading.Event()}
+    state = {"lock": threading.Lock(), "calls": [], "control": {}, "stop": threading.Event(),
+             "dedupe": not args.ignore_idempotency_key}
     host, port = parse_listen(args.listen)
     server_class = ThreadingHTTPServer
     if ":" in host:

@@ -187,3 +187,24 @@ def test_check_warns_about_a_schedule_whose_slot_is_not_computed(cli):
     assert result.status == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "Idempotency-Key" in line]
     assert len(warnings) == 1 and "jobs.month-end.schedule" in warnings[0], result.stderr
+
+
+def test_the_standin_can_play_an_app_without_the_draft(cli, tmp_path):
+    secret_file = tmp_path / "plain-secret"
+    secret_file.write_text(cli.secret + "\n")
+    proc = subprocess.Popen([sys.executable, str(REPO / "dev/standin_api.py"), "--listen",
+                             "127.0.0.1:0", "--secret-file", str(secret_file),
+                             "--seed-expired", "2", "--ignore-idempotency-key"],
+                            stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL)
+    try:
+        url = proc.stdout.readline().split()[-1]
+        cli.configure(url)
+        first = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
+        api(url + "/_standin/seed", {"expired": 1})
+        second = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
+        assert "2 requests unassigned" in first.summary
+        assert "1 request unassigned" in second.summary  # the work done again
+        assert [c.get("idempotency") for c in api(url + "/_standin/calls")] == [None, None]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

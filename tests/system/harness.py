@@ -484,9 +484,15 @@ def sleep_until(moment):
 
 
 class Standin:
-    """dev/standin_api.py on the host's loopback."""
+    """dev/standin_api.py on the host's loopback.
 
-    def __init__(self, workdir, secret):
+    dedupe: follow the Idempotency-Key draft (a repeated key gets the first reply, or
+    409). Off by default: a `systemctl start` of the unit within 10 s of a tick, or two
+    in one minute, claim the same slot and would get a replayed reply, where the tests
+    that start the service by hand want the work done.
+    """
+
+    def __init__(self, workdir, secret, dedupe=False):
         self.workdir = Path(workdir)
         secret_file = self.workdir / "standin-secret"
         secret_file.write_text(secret + "\n")
@@ -495,8 +501,8 @@ class Standin:
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", str(REPO / "dev" / "standin_api.py"), "--listen",
              "127.0.0.1:0", "--db", str(self.workdir / "standin.sqlite"), "--secret-file",
-             str(secret_file)], stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env=host_env())
+             str(secret_file), *([] if dedupe else ["--ignore-idempotency-key"])],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=host_env())
         line = self.proc.stdout.readline()
         match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)
         if not match:

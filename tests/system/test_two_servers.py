@@ -66,7 +66,7 @@ class Server:
 def two(workdir, base_rootfs, deb, secret):
     own = workdir / "two-servers"
     own.mkdir(exist_ok=True)
-    app = Standin(own, secret)
+    app = Standin(own, secret, dedupe=True)
     servers = []
     try:
         app._request("POST", "/_standin/control", {"delay_ms": WORK_MS})
