@@ -17,7 +17,7 @@ class Endpoint:
     """The connection pools of one URL, one per resolved address.
 
     Args:
-        url: an http(s) URL that config.validate_base_url accepted (it parses URLs
+        url: an http(s) URL that url_rules.validate_base_url accepted (it parses URLs
             with the same urllib3 parse_url, so both read the same host).
         ca_file: a PEM bundle trusted instead of the system store, or None.
     """

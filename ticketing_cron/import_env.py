@@ -12,7 +12,7 @@ import os
 import stat
 
 from ticketing_cron import atomic
-from ticketing_cron.config import validate_base_url
+from ticketing_cron.url_rules import validate_base_url
 from ticketing_cron.config_edit import set_base_url, tomllib
 from ticketing_cron.encrypted_secret import (DROPIN_PATH, DROPIN_TEXT, check_through_service,
                                              encrypt_secret, run)

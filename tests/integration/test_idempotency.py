@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from support import EXIT, REPO, ok_reply, send, sequence, status_reply
+from support import EXIT, REPO, ok_reply, sequence, status_reply
 
 
 def run_at(cli, moment, *args):

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ticketing_cron import client
-from ticketing_cron.config import JobConfig, load_config
+from ticketing_cron.config import load_config
 from ticketing_cron.errors import CronError
 from ticketing_cron.monitor import health, message_ids, ping, stats, status, units
 from ticketing_cron.monitor.ping_url import origin, ping_target, rid, scrub, validate_ping_url

@@ -7,7 +7,7 @@ a message; only scheme://host[:port] (origin()) is shown.
 
 import urllib.parse
 
-from ticketing_cron.config import is_loopback, is_placeholder
+from ticketing_cron.url_rules import is_loopback, is_placeholder
 
 MAX_URL_LEN = 2048
 # Healthchecks' paths are UUIDs, ping keys and slugs. Allowing only RFC 3986's
