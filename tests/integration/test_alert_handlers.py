@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from fake_clock import faketime_env
 from support import REPO, send, status_reply
 
 UNIT = "ticketing-cron.service"
@@ -64,9 +65,8 @@ class Alerts:
                "MONITOR_SERVICE_RESULT": result, "MONITOR_EXIT_CODE": "exited",
                "MONITOR_EXIT_STATUS": exit_status, "MONITOR_INVOCATION_ID": "0123abcd"}
         env.update(extra_env or {})
-        stamp = at.strftime("%Y-%m-%d %H:%M:%S")
-        fake = ["-f", f"@{stamp} x{speed}"] if speed else [stamp]
-        return subprocess.Popen(["faketime", *fake, sys.executable, "-m", "ticketing_cron",
+        env.update(faketime_env(at.strftime("%Y-%m-%d %H:%M:%S"), speed))
+        return subprocess.Popen([sys.executable, "-m", "ticketing_cron",
                                  "--config", str(self.config), command, UNIT], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
