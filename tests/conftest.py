@@ -1,10 +1,12 @@
 """Fixtures shared by the unit and integration tests."""
 
 import secrets
+import subprocess
+import sys
 
 import pytest
 
-from support import Cli, LoopbackServer, make_pki
+from support import REPO, Cli, LoopbackServer, make_pki
 
 
 @pytest.fixture
@@ -34,3 +36,21 @@ def cli(tmp_path):
     c = Cli(tmp_path, secret)
     c.write_secret(secret.encode() + b"\n")
     return c
+
+
+@pytest.fixture
+def standin(tmp_path, cli):
+    """dev/standin_api.py on loopback with 3 expired and 2 active requests, knowing
+    cli's secret; yields its URL."""
+    secret_file = tmp_path / "app-secret"
+    secret_file.write_text(cli.secret + "\n")
+    proc = subprocess.Popen([sys.executable, str(REPO / "dev/standin_api.py"), "--listen",
+                             "127.0.0.1:0", "--db", str(tmp_path / "app.sqlite"),
+                             "--secret-file", str(secret_file), "--seed-expired", "3",
+                             "--seed-active", "2"], stdout=subprocess.PIPE, text=True,
+                            stderr=subprocess.DEVNULL)
+    line = proc.stdout.readline()
+    assert line.startswith("listening on http://127.0.0.1:")
+    yield line.split()[-1]
+    proc.terminate()
+    proc.wait(timeout=10)

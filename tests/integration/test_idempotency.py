@@ -101,21 +101,6 @@ def test_a_plain_success_is_no_duplicate(cli, serve):
 # --- the stand-in app dedupes by key -----------------------------------------------
 
 
-@pytest.fixture
-def standin(tmp_path, cli):
-    secret_file = tmp_path / "app-secret"
-    secret_file.write_text(cli.secret + "\n")
-    proc = subprocess.Popen([sys.executable, str(REPO / "dev/standin_api.py"), "--listen",
-                             "127.0.0.1:0", "--db", str(tmp_path / "app.sqlite"),
-                             "--secret-file", str(secret_file), "--seed-expired", "3"],
-                            stdout=subprocess.PIPE, text=True, stderr=subprocess.DEVNULL)
-    line = proc.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:")
-    yield line.split()[-1]
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def api(url, data=None):
     request = urllib.request.Request(url, data=None if data is None else
                                      json.dumps(data).encode(), method="POST" if data else "GET")

@@ -2,28 +2,9 @@
 
 import json
 import subprocess
-import sys
 import urllib.request
 
-import pytest
-
 from support import EXIT, REPO
-
-
-@pytest.fixture
-def standin(tmp_path, cli):
-    secret_file = tmp_path / "app-secret"
-    secret_file.write_text(cli.secret + "\n")
-    proc = subprocess.Popen([sys.executable, str(REPO / "dev/standin_api.py"), "--listen",
-                             "127.0.0.1:0", "--db", str(tmp_path / "app.sqlite"),
-                             "--secret-file", str(secret_file), "--seed-expired", "3",
-                             "--seed-active", "2"], stdout=subprocess.PIPE, text=True,
-                            stderr=subprocess.DEVNULL)
-    line = proc.stdout.readline()
-    assert line.startswith("listening on http://127.0.0.1:")
-    yield line.split()[-1]
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def get(url):
