@@ -93,7 +93,7 @@ def measured(argv, env, timeout=60):
 WEBHOOK_SCRIPT = """\
 import sys
 from ticketing_cron.alerts import channels
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import CronError
 try:
     channels.send_webhook(sys.argv[1], {"text": "test alert"}, ca_file=sys.argv[2] or None)
     print("ok")

@@ -2,9 +2,9 @@
 
 import os
 
-from ticketing_cron.config import load_config
-from ticketing_cron.errors import EXIT_STATUS, CronError
-from ticketing_cron.secret import read_secret, secret_path
+from ticketing_cron.config.load import load_config
+from ticketing_cron.base.errors import EXIT_STATUS, CronError
+from ticketing_cron.config.secret import read_secret, secret_path
 
 
 def check(config_path, out, err, environ=os.environ):
@@ -54,6 +54,6 @@ def ping_note(job):
     since the URL's path is a credential."""
     if not job.ping_url:
         return ""
-    from ticketing_cron.monitor.ping_url import origin
+    from ticketing_cron.config.ping_url import origin
 
     return f" (ping {origin(job.ping_url)})"

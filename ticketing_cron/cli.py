@@ -5,9 +5,9 @@ import sys
 from types import SimpleNamespace
 
 from ticketing_cron import __version__
-from ticketing_cron.config import DEFAULT_CONFIG_PATH, DEFAULT_JOB
-from ticketing_cron.errors import EXIT_STATUS, CronError
-from ticketing_cron.log import Log
+from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB
+from ticketing_cron.base.errors import EXIT_STATUS, CronError
+from ticketing_cron.base.log import Log
 
 DESCRIPTION = """\
 Call a ticketing web app's cron endpoints, once per run. A systemd timer
@@ -156,16 +156,16 @@ def main(argv=None):
     log = Log(verbose=args.verbose)
     try:
         if args.command == "run":
-            from ticketing_cron.runner import run_job
+            from ticketing_cron.run.runner import run_job
             return run_job(args.config, args.job, log, scheduled=args.scheduled)
         if args.command == "check":
             from ticketing_cron.check import check
             return check(args.config, sys.stdout, sys.stderr)
         if args.command == "status":
-            from ticketing_cron.monitor.status import status
+            from ticketing_cron.status.status import status
             return status(args.config, args.job, args.json, sys.stdout, sys.stderr)
         if args.command == "import-env":
-            from ticketing_cron.import_env import import_env
+            from ticketing_cron.migrate.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
                               sys.stdout, sys.stderr)
         from ticketing_cron.alerts import notify

@@ -162,7 +162,7 @@ def test_a_timer_run_of_the_every_minute_schedule_imports_no_schedule_code(cli, 
     assert proc.returncode == 0, proc.stderr
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()
                 if line.startswith("import time:")}
-    assert "ticketing_cron.slot" in imported
+    assert "ticketing_cron.run.slot" in imported
     assert [m for m in imported if m.startswith(("ticketing_cron.schedules", "zoneinfo",
                                                  "argparse", "subprocess"))] == []
     assert server.received[0].headers["idempotency-key"].startswith('"sla-check:')

@@ -229,6 +229,6 @@ def test_without_ping_url_nothing_of_the_ping_is_imported(cli, serve):
     assert proc.returncode == 0, proc.stderr
     imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
                 if line.startswith("import time:")]
-    assert "ticketing_cron.runner" in imported
-    assert "ticketing_cron.monitor.ping" not in imported
-    assert "ticketing_cron.monitor.ping_url" not in imported
+    assert "ticketing_cron.run.runner" in imported
+    assert "ticketing_cron.run.ping" not in imported
+    assert "ticketing_cron.config.ping_url" not in imported

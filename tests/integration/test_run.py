@@ -362,7 +362,7 @@ def test_other_job_uses_its_own_path(cli, serve):
 def test_unexpected_exception_is_bug_with_traceback_only_in_debug(cli, serve, tmp_path):
     server = serve(ok_reply(0))
     cli.configure(server.url)
-    boom = ("import sys, ticketing_cron.client as c\n"
+    boom = ("import sys, ticketing_cron.http.client as c\n"
             "def boom(*a, **k):\n    raise ZeroDivisionError('injected')\n"
             "c.post = boom\n"
             "from ticketing_cron.cli import main\nsys.exit(main(sys.argv[1:]))\n")

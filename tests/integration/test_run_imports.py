@@ -24,6 +24,6 @@ def test_a_run_imports_no_schedule_translation_no_argparse(cli, serve):
     assert proc.returncode == 0, proc.stderr
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()
                 if line.startswith("import time:")}
-    assert "ticketing_cron.runner" in imported and "urllib3" in imported
+    assert "ticketing_cron.run.runner" in imported and "urllib3" in imported
     assert [m for m in imported if m.startswith(NOT_ON_THE_RUN_PATH)] == []
     assert [r.path for r in server.received] == ["/d"]

@@ -16,7 +16,7 @@ from harness import TIMER, UNIT, next_boundary, report, sleep_until, wait_for
 from healthchecks_standin import Healthchecks
 from status_support import (CATALOG, CONFIG, SECRET, SPEED_DROPIN, SPEED_SCRIPT, WRITE_DAY,
                             StatusBox, config_text)
-from ticketing_cron.monitor import message_ids
+from ticketing_cron.base import catalog as message_ids
 
 pytestmark = pytest.mark.system
 

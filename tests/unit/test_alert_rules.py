@@ -7,7 +7,7 @@ import pytest
 from ticketing_cron.alerts import policy
 from ticketing_cron.alerts.message import compose, span
 from ticketing_cron.alerts.state import clear_state, load_state, save_state, state_path
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import CronError, UnavailableError
 
 T0 = 1_800_000_000.0
 
@@ -161,8 +161,8 @@ def test_a_channel_that_raises_anything_fails_alone():
     import time
 
     from ticketing_cron.alerts.delivery import try_channel
-    from ticketing_cron.errors import Interrupted
-    from ticketing_cron.log import Log
+    from ticketing_cron.base.errors import Interrupted
+    from ticketing_cron.base.log import Log
 
     def raising(error):
         def send(left):
@@ -172,7 +172,7 @@ def test_a_channel_that_raises_anything_fails_alone():
     log = Log(journal=False)
     assert try_channel("webhook", raising(ValueError("Exceeds the limit\n(4300)")), later,
                        log) == "webhook: unexpected ValueError: Exceeds the limit (4300)"
-    assert try_channel("email", raising(CronError("unavailable", "email: queue full")),
+    assert try_channel("email", raising(UnavailableError("email: queue full")),
                        later, log) == "email: queue full"
     assert try_channel("webhook", raising(Interrupted("the deadline passed")), later,
                        log) == "webhook: cut short: the deadline passed"

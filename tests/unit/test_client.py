@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ticketing_cron import attempt, client
-from ticketing_cron.client import Reply, RetryableError, backoff, parse_retry_after, post
-from ticketing_cron.errors import CronError
-from ticketing_cron.log import Log
+from ticketing_cron.http import attempt, client
+from ticketing_cron.http.client import Reply, RetryableError, backoff, parse_retry_after, post
+from ticketing_cron.base.errors import CronError, UnavailableError
+from ticketing_cron.base.log import Log
 
 
 class FakeTime:
@@ -118,7 +118,7 @@ def test_connection_error_then_success():
 
 def test_non_retryable_errors_propagate_at_once():
     fake = FakeTime()
-    send = scripted(CronError("unavailable", "TLS failed"), fake=fake)
+    send = scripted(UnavailableError("TLS failed"), fake=fake)
     with pytest.raises(CronError):
         run(send, fake)
     assert len(send.calls) == 1

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ticketing_cron.config import parse_interval, validate
-from ticketing_cron.url_rules import is_loopback, is_placeholder, validate_base_url
+from ticketing_cron.config.validate import parse_interval, validate
+from ticketing_cron.config.urls import is_loopback, is_placeholder, validate_base_url
 
 
 def problems_of(data):

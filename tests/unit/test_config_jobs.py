@@ -2,7 +2,8 @@
 
 import pytest
 
-from ticketing_cron.config import job_deadline, validate
+from ticketing_cron.config.load import job_deadline
+from ticketing_cron.config.validate import validate
 
 
 def problems_of(jobs, api=None):

@@ -1,9 +1,9 @@
-"""The .env reader (ticketing_cron.envfile): dotenv syntax, strictly."""
+"""The .env reader (ticketing_cron.migrate.envfile): dotenv syntax, strictly."""
 
 import pytest
 
-from ticketing_cron.envfile import MAX_BYTES, parse_envfile, read_envfile
-from ticketing_cron.errors import CronError
+from ticketing_cron.migrate.envfile import MAX_BYTES, parse_envfile, read_envfile
+from ticketing_cron.base.errors import CronError
 
 
 def values(data):

@@ -8,12 +8,12 @@ import tomllib
 import pytest
 
 from support import REPO
-from ticketing_cron import atomic
-from ticketing_cron.config_edit import set_base_url, toml_string
-from ticketing_cron.encrypted_secret import DROPIN_TEXT
-from ticketing_cron.envfile import parse_envfile
-from ticketing_cron.errors import CronError
-from ticketing_cron.import_env import fingerprint, imported_values
+from ticketing_cron.migrate import atomic
+from ticketing_cron.migrate.config_edit import set_base_url, toml_string
+from ticketing_cron.config.credential import DROPIN_TEXT
+from ticketing_cron.migrate.envfile import parse_envfile
+from ticketing_cron.base.errors import CronError
+from ticketing_cron.migrate.import_env import fingerprint, imported_values
 
 URL = "https://tickets.acme.test/app"
 NEW = f'"{URL}"'

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ticketing_cron.client import Reply
-from ticketing_cron.errors import CronError
-from ticketing_cron.judge import clean, judge, whole_number
+from ticketing_cron.http.client import Reply
+from ticketing_cron.base.errors import CronError
+from ticketing_cron.run.judge import clean, judge, whole_number
 
 URL = "https://a.test/api/cron/sla-check"
 

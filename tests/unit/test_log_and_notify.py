@@ -3,7 +3,7 @@
 import io
 import os
 
-from ticketing_cron.log import Log, stderr_is_journal
+from ticketing_cron.base.log import Log, stderr_is_journal
 from ticketing_cron.alerts.notify import describe_failure, failure_from_environ
 
 
@@ -98,7 +98,7 @@ def test_journal_gone_falls_back_to_stderr():
 
 
 def test_the_journal_sender_is_systemd_pythons():
-    from ticketing_cron.log import load_journal_sender
+    from ticketing_cron.base.log import load_journal_sender
     from systemd import journal
     assert load_journal_sender() is journal.sendv
 

@@ -3,7 +3,7 @@
 import io
 import json
 
-from ticketing_cron.log import Log
+from ticketing_cron.base.log import Log
 
 
 def lines(out):

@@ -5,11 +5,13 @@ import json
 
 import pytest
 
-from ticketing_cron import client
-from ticketing_cron.config import load_config
-from ticketing_cron.errors import CronError
-from ticketing_cron.monitor import health, message_ids, ping, stats, status, units
-from ticketing_cron.monitor.ping_url import origin, ping_target, rid, scrub, validate_ping_url
+from ticketing_cron.http import client
+from ticketing_cron.config.load import load_config
+from ticketing_cron.base.errors import CronError, ProtocolError
+from ticketing_cron.base import catalog as message_ids
+from ticketing_cron.run import ping
+from ticketing_cron.status import health, stats, status, units
+from ticketing_cron.config.ping_url import origin, ping_target, rid, scrub, validate_ping_url
 
 NOW = 1_764_417_600.0  # 2025-11-29 12:00:00 UTC
 PING = "https://hc-ping.com/3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60"
@@ -151,14 +153,14 @@ def test_ping_retry_stays_within_the_budget():
 
 
 def test_ping_error_text_never_carries_the_path():
-    send = FakeSend(CronError("protocol", f"the reply is over the limit; is {PING}/0 the "
+    send = FakeSend(ProtocolError(f"the reply is over the limit; is {PING}/0 the "
                                           f"cron endpoint?"))
     reason = ping.send_ping(f"{PING}/0", b"", 5, send=send)
     assert "3f1c2a9e" not in reason and "https://hc-ping.com" in reason
 
 
 def test_no_ping_without_time_left(capsys):
-    from ticketing_cron.log import Log
+    from ticketing_cron.base.log import Log
 
     stream = io.StringIO()
     log = Log(verbose=True, journal=False, stream=stream)
@@ -375,7 +377,7 @@ def test_status_command_exit_statuses(tmp_path, monkeypatch):
 
 
 def test_text_output_names_the_problem(tmp_path):
-    from ticketing_cron.monitor.status_text import render
+    from ticketing_cron.status.status_text import render
 
     config = config_with(tmp_path)
     failed = run(NOW - 20, "auth")
@@ -392,7 +394,7 @@ def test_text_output_names_the_problem(tmp_path):
 
 
 def test_every_outcome_and_alert_kind_has_its_own_message_id():
-    from ticketing_cron.errors import EXIT_STATUS
+    from ticketing_cron.base.errors import EXIT_STATUS
 
     ids = list(message_ids.OUTCOME.values()) + list(message_ids.ALERT.values()) + \
         [message_ids.PING_FAILED]
@@ -488,7 +490,7 @@ def record(at, **fields):
 
 
 def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch):
-    from ticketing_cron.monitor import journal_runs
+    from ticketing_cron.status import journal_runs
 
     records = [
         record(NOW - 90000, OUTCOME="ok", DURATION_MS="50"),            # before the day
@@ -524,7 +526,7 @@ def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch)
 
 
 def test_an_unexpected_error_in_the_ping_is_one_warning_without_the_path():
-    from ticketing_cron.log import Log
+    from ticketing_cron.base.log import Log
 
     stream = io.StringIO()
     log = Log(verbose=True, journal=False, stream=stream)

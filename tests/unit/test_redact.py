@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from ticketing_cron.redact import FRAGMENT_CHARS, Redactor
+from ticketing_cron.base.redact import FRAGMENT_CHARS, Redactor
 
 # Characters that JSON, repr, percent-encoding and HTML each escape differently.
 SECRET = f"tc-{secrets.token_urlsafe(8)}\"{secrets.token_urlsafe(8)}\\{secrets.token_urlsafe(8)}" \

@@ -5,7 +5,7 @@ import zoneinfo
 
 import pytest
 
-from ticketing_cron.config import validate
+from ticketing_cron.config.validate import validate
 from ticketing_cron.schedules import calendar
 from ticketing_cron.schedules.plan import instants, plan_jobs
 

@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from cron_oracle import next_times
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import calendar
 from ticketing_cron.schedules.cron import is_cron_line, translate
 from ticketing_cron.schedules.plan import oncalendar_lines

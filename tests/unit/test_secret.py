@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from ticketing_cron.errors import CronError
-from ticketing_cron.secret import file_problem, read_secret, secret_path, secret_problem
+from ticketing_cron.base.errors import CronError
+from ticketing_cron.config.secret import file_problem, read_secret, secret_path, secret_problem
 
 
 def write(directory, data, mode=0o600):

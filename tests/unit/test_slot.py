@@ -1,4 +1,4 @@
-"""The slot a run belongs to, from a fake clock and the job's schedule (ticketing_cron.slot)."""
+"""The slot a run belongs to, from a fake clock and the job's schedule (ticketing_cron.run.slot)."""
 
 import calendar
 import datetime
@@ -6,9 +6,10 @@ import zoneinfo
 
 import pytest
 
-from ticketing_cron.config import DEFAULT_SCHEDULE, JobConfig
+from ticketing_cron.config.keys import DEFAULT_SCHEDULE
+from ticketing_cron.config.validate import JobConfig
 from ticketing_cron.schedules import match
-from ticketing_cron.slot import WINDOW_S, slot_for
+from ticketing_cron.run.slot import WINDOW_S, slot_for
 
 RID = "0123456789abcdef0123456789abcdef"
 

@@ -6,8 +6,8 @@ import os
 import shutil
 import subprocess
 
-from ticketing_cron import client
-from ticketing_cron.errors import CronError
+from ticketing_cron.http import client
+from ticketing_cron.base.errors import ConfigError, CronError, UnavailableError
 
 SENDMAIL_TIMEOUT_S = 30
 WEBHOOK_TIMEOUT_S = 10
@@ -29,7 +29,7 @@ def send_email(addresses, subject, text, sender_host, environ=os.environ,
         sender_host: for the From: header.
         timeout: seconds sendmail may take (at most SENDMAIL_TIMEOUT_S).
     Raises:
-        CronError("unavailable") when sendmail is missing, fails or hangs.
+        UnavailableError when sendmail is missing, fails or hangs.
     """
     message = email.message.EmailMessage()
     message["From"] = f"ticketing-cron <root@{sender_host}>"
@@ -43,16 +43,16 @@ def send_email(addresses, subject, text, sender_host, environ=os.environ,
         proc = subprocess.run([sendmail, "-oi", "-t"], input=message.as_bytes(),
                               capture_output=True, timeout=timeout)
     except FileNotFoundError:
-        raise CronError("unavailable", f"email: {sendmail} not found; install an MTA "
+        raise UnavailableError(f"email: {sendmail} not found; install an MTA "
                         "(e.g. apt install postfix or exim4) or remove alerts.email_to") from None
     except subprocess.TimeoutExpired:
-        raise CronError("unavailable", f"email: {sendmail} did not finish in "
+        raise UnavailableError(f"email: {sendmail} did not finish in "
                         f"{timeout:.0f} s") from None
     except OSError as e:
-        raise CronError("unavailable", f"email: cannot run {sendmail}: {e.strerror}") from None
+        raise UnavailableError(f"email: cannot run {sendmail}: {e.strerror}") from None
     if proc.returncode != 0:
         why = " ".join(proc.stderr.decode("utf-8", "replace").split())[:200]
-        raise CronError("unavailable", f"email: {sendmail} exited {proc.returncode}: "
+        raise UnavailableError(f"email: {sendmail} exited {proc.returncode}: "
                         f"{why or 'no message'}")
 
 
@@ -75,14 +75,14 @@ def send_webhook(url, payload, ca_file=None, timeout=WEBHOOK_TIMEOUT_S):
     try:
         reply = client.send_once(pool, request, headers, timeout, 1, body=body)
     except client.RetryableError as e:
-        raise CronError("unavailable", f"webhook: {e.message}") from None
+        raise UnavailableError(f"webhook: {e.message}") from None
     except CronError as e:
-        raise CronError(e.outcome, f"webhook: {e.message}") from None
+        raise type(e)(f"webhook: {e.message}") from None
     finally:
         pool.clear()
     if 300 <= reply.status < 400:
-        raise CronError("config", f"webhook: redirected (HTTP {reply.status}) to "
+        raise ConfigError(f"webhook: redirected (HTTP {reply.status}) to "
                         f"{reply.location}; not followed: set alerts.webhook_url to it")
     if not 200 <= reply.status < 300:
-        raise CronError("unavailable", f"webhook: HTTP {reply.status} from "
+        raise UnavailableError(f"webhook: HTTP {reply.status} from "
                         f"{client.host_of(url)}")

@@ -1,35 +1,20 @@
 """Sending one alert: to the journal always, then to each configured channel, each
 isolated from the others' failures and all of them inside the handler's deadline."""
 
-import signal
 import socket
 import time
 import traceback
-from contextlib import contextmanager
 
-from ticketing_cron.errors import CronError, Interrupted
-from ticketing_cron.monitor.message_ids import for_alert
+from ticketing_cron.base.deadline import alarm_after
+from ticketing_cron.base.errors import CronError, Interrupted
+from ticketing_cron.base.catalog import for_alert
 
 MIN_CHANNEL_S = 1.0   # a channel with less time left than this is not tried
 
 
-@contextmanager
 def deadline(seconds):
-    """Within the block, raise Interrupted once ``seconds`` (whole) have passed.
-
-    signal.alarm rather than a socket timeout: it also stops a webhook that trickles
-    a byte at a time, and a sendmail that hangs.
-    """
-    def handle(signum, frame):
-        raise Interrupted(f"the alert handler's deadline of {seconds} s passed")
-
-    previous = signal.signal(signal.SIGALRM, handle)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+    """Within the block, raise Interrupted once ``seconds`` have passed."""
+    return alarm_after(seconds, f"the alert handler's deadline of {seconds} s passed")
 
 
 def deliver(alert, chat, settings, log, deadline_at, priority="crit"):

@@ -1,7 +1,7 @@
 """The words of an alert: subject, text and structured fields, from the streak state."""
 
 from ticketing_cron.alerts.policy import CHANGED, FIRST, RECOVERY, REMINDER
-from ticketing_cron.timefmt import span, when
+from ticketing_cron.base.timefmt import span, when
 
 
 def runs(n):

@@ -16,9 +16,10 @@ from ticketing_cron.alerts.delivery import deadline, deliver
 from ticketing_cron.alerts.message import compose, runs, span, when
 from ticketing_cron.alerts.state import (clear_state, load_state, locked, save_state,
                                          state_dir, state_path)
-from ticketing_cron.config import AlertsConfig, read_toml, table, validate_alerts
-from ticketing_cron.errors import EXIT_STATUS, CronError, Interrupted
-from ticketing_cron.monitor.message_ids import for_alert
+from ticketing_cron.config.load import read_toml
+from ticketing_cron.config.validate import AlertsConfig, table, validate_alerts
+from ticketing_cron.base.errors import EXIT_STATUS, CronError, Interrupted
+from ticketing_cron.base.catalog import for_alert
 
 OUTCOME_BY_STATUS = {str(status): outcome for outcome, status in EXIT_STATUS.items()}
 # The handler units' TimeoutStartSec= is 55 s: the deadline leaves time to log, and

@@ -14,8 +14,8 @@ import pwd
 import subprocess
 import time
 
-from ticketing_cron.config import is_job_name
-from ticketing_cron.errors import EXIT_STATUS
+from ticketing_cron.config.validate import is_job_name
+from ticketing_cron.base.errors import EXIT_STATUS
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 IDENTIFIER = "ticketing-cron"

@@ -14,7 +14,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import ConfigError
 
 DEFAULT_STATE_DIR = "/var/lib/ticketing-cron"
 MAX_STATE_BYTES = 64 * 1024
@@ -40,7 +40,7 @@ def state_dir(environ=os.environ):
 def state_path(directory, unit):
     """The state file for ``unit``; ticketing-cron-recovery@.service's condition names it."""
     if not unit or "/" in unit or unit.startswith("."):
-        raise CronError("config", f"not a unit name: {unit!r}")
+        raise ConfigError(f"not a unit name: {unit!r}")
     return os.path.join(directory, f"{unit}.json")
 
 

@@ -10,7 +10,7 @@ import re
 import subprocess
 from collections import namedtuple
 
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import ConfigError
 
 SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
 Calendar = namedtuple("Calendar", "original normalized elapses error")
@@ -30,7 +30,7 @@ def analyze(expressions, iterations=3, base_time=None, timeout=10):
     Returns:
         A dict expression -> Calendar.
     Raises:
-        CronError("config") when systemd-analyze cannot be run at all.
+        ConfigError when systemd-analyze cannot be run at all.
     """
     argv = [SYSTEMD_ANALYZE, "calendar", f"--iterations={iterations}"]
     if base_time is not None:
@@ -44,7 +44,7 @@ def analyze(expressions, iterations=3, base_time=None, timeout=10):
                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               errors="replace", check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise CronError("config", f"cannot check schedules with {SYSTEMD_ANALYZE}: {e}") \
+        raise ConfigError(f"cannot check schedules with {SYSTEMD_ANALYZE}: {e}") \
             from None
     failed = {}
     for line in done.stderr.splitlines():

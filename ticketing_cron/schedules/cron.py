@@ -9,12 +9,10 @@ refused, never approximated.
 
 from collections import namedtuple
 
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import ConfigError, CronError
+from ticketing_cron.schedules.names import DAY_NAMES, FULL_NAMES, MONTH_NAMES, SYSTEMD_DAYS
 
 Field = namedtuple("Field", "name low high names")
-MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-               "dec")
-DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 SECOND = Field("second", 0, 59, {})
 MINUTE = Field("minute", 0, 59, {})
 HOUR = Field("hour", 0, 23, {})
@@ -22,12 +20,6 @@ DOM = Field("day-of-month", 1, 31, {})
 MONTH = Field("month", 1, 12, {n: i for i, n in enumerate(MONTH_NAMES, 1)})
 # 0 and 7 are both Sunday, as in cron(5); full names are accepted as node-cron does.
 DOW = Field("day-of-week", 0, 7, {n: i for i, n in enumerate(DAY_NAMES)})
-FULL_NAMES = {"january": "jan", "february": "feb", "march": "mar", "april": "apr",
-              "june": "jun", "july": "jul", "august": "aug", "september": "sep",
-              "october": "oct", "november": "nov", "december": "dec", "sunday": "sun",
-              "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
-              "friday": "fri", "saturday": "sat"}
-SYSTEMD_DAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 # cron(5)'s @names, with cron's meaning: @weekly is Sunday midnight (systemd's
 # "weekly" would be Monday).
 AT_NAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
@@ -57,18 +49,18 @@ def translate(line):
         day-of-month and day-of-week are restricted: cron runs when either matches,
         while systemd requires every field of one expression to match).
     Raises:
-        CronError("config") saying what is wrong or cannot be translated.
+        ConfigError saying what is wrong or cannot be translated.
     """
     text = line.strip()
     if len(text) > MAX_LINE:
-        raise CronError("config", f"cron line longer than {MAX_LINE} characters")
+        raise ConfigError(f"cron line longer than {MAX_LINE} characters")
     if text.startswith("@"):
         text = at_name(text)
     fields = text.split()
     if len(fields) == 5:
         fields.insert(0, "0")
     elif len(fields) != 6:
-        raise CronError("config", f"{line!r}: a cron line has 5 fields (minute hour "
+        raise ConfigError(f"{line!r}: a cron line has 5 fields (minute hour "
                         f"day-of-month month day-of-week) or node-cron's 6 (seconds first), "
                         f"not {len(fields)}")
     second, minute, hour, dom, month, dow = (
@@ -91,10 +83,10 @@ def at_name(text):
     """The five-field line behind an @name; CronError for @reboot and unknown names."""
     name = text.lower()
     if name == "@reboot":
-        raise CronError("config", "@reboot has no calendar equivalent; use a unit with "
+        raise ConfigError("@reboot has no calendar equivalent; use a unit with "
                         "WantedBy=multi-user.target, or OnBootSec= in a timer, instead")
     if name not in AT_NAMES:
-        raise CronError("config", f"{text!r}: unknown; known @names: "
+        raise ConfigError(f"{text!r}: unknown; known @names: "
                         f"{', '.join(sorted(AT_NAMES))}")
     return AT_NAMES[name]
 
@@ -113,7 +105,7 @@ def expand(text, spec):
     Returns:
         A set of ints within spec's bounds (day-of-week may still contain 7).
     Raises:
-        CronError("config") for L, W, #, ?, names in the wrong field, values out of
+        ConfigError for L, W, #, ?, names in the wrong field, values out of
         range, and bad steps.
     """
     refuse_unsupported(text, spec)
@@ -126,18 +118,18 @@ def expand(text, spec):
             first, _, last = base.partition("-")
             low, high = value(first, spec, text), value(last, spec, text)
             if low > high:
-                raise CronError("config", f"{spec.name} field {text!r}: range {base} runs "
+                raise ConfigError(f"{spec.name} field {text!r}: range {base} runs "
                                 f"backwards; cron ranges do not wrap around")
         else:
             low = high = value(base, spec, text)
             if slash:
-                raise CronError("config", f"{spec.name} field {text!r}: a step needs a "
+                raise ConfigError(f"{spec.name} field {text!r}: a step needs a "
                                 f"range or *, as in {base}-{spec.high}/{step_text or 'N'}")
         step = 1
         if slash:
             span = spec.high - spec.low + 1
             if not step_text.isdigit() or not 0 < int(step_text) <= span:
-                raise CronError("config", f"{spec.name} field {text!r}: the step after / "
+                raise ConfigError(f"{spec.name} field {text!r}: the step after / "
                                 f"must be a whole number from 1 to {span}")
             step = int(step_text)
         values.update(range(low, high + 1, step))
@@ -148,21 +140,21 @@ def refuse_unsupported(text, spec):
     """CronError for the non-standard cron characters that systemd cannot express."""
     upper = text.upper()
     if "#" in upper:
-        raise CronError("config", f"{spec.name} field {text!r}: # (the Nth weekday of the "
+        raise ConfigError(f"{spec.name} field {text!r}: # (the Nth weekday of the "
                         f"month) has no faithful OnCalendar= translation; write the "
                         f"schedule in systemd calendar syntax instead")
     if "?" in upper:
-        raise CronError("config", f"{spec.name} field {text!r}: ? is not part of cron(5); "
+        raise ConfigError(f"{spec.name} field {text!r}: ? is not part of cron(5); "
                         f"use *")
     for item in upper.replace("-", ",").replace("/", ",").split(","):
         if item.lower() in spec.names or item.lower() in FULL_NAMES:
             continue
         if item == "L" or (item.endswith("L") and item[:-1].isdigit()) or item == "LW":
-            raise CronError("config", f"{spec.name} field {text!r}: L (last day) has no "
+            raise ConfigError(f"{spec.name} field {text!r}: L (last day) has no "
                             f"faithful translation; use systemd calendar syntax such as "
                             f"\"*-*~01\" for the last day of the month")
         if item.endswith("W") and item[:-1].isdigit():
-            raise CronError("config", f"{spec.name} field {text!r}: W (nearest weekday) "
+            raise ConfigError(f"{spec.name} field {text!r}: W (nearest weekday) "
                             f"has no faithful OnCalendar= translation")
 
 
@@ -172,11 +164,11 @@ def value(text, spec, field_text):
     if name in spec.names:
         return spec.names[name]
     if not text.isdigit() or len(text) > 2:
-        raise CronError("config", f"{spec.name} field {field_text!r}: {text!r} is not a "
+        raise ConfigError(f"{spec.name} field {field_text!r}: {text!r} is not a "
                         f"number{' or a name' if spec.names else ''}")
     number = int(text)
     if not spec.low <= number <= spec.high:
-        raise CronError("config", f"{spec.name} field {field_text!r}: {number} is out of "
+        raise ConfigError(f"{spec.name} field {field_text!r}: {number} is out of "
                         f"range; allowed {spec.low}-{spec.high}")
     return number
 

@@ -9,9 +9,11 @@ secret, and never fails: a problem is logged to /dev/kmsg and the job skipped.
 import os
 import sys
 
-from ticketing_cron.config import (DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE,
-                                   Config, read_toml, table, validate_api, validate_jobs)
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import CronError
+from ticketing_cron.base.text import one_line
+from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE
+from ticketing_cron.config.load import read_toml
+from ticketing_cron.config.validate import Config, table, validate_api, validate_jobs
 
 GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
 # Where the package installs ticketing-cron@.timer (debhelper's directory on Debian 12).
@@ -150,12 +152,12 @@ def write_dropin(out_dir, unit, config_path, name, body):
 
 def safe(text):
     """``text`` cut to one short printable line for the kernel log."""
-    return clean(str(text))[:80]
+    return one_line(str(text), 80)
 
 
 def log(kmsg, message):
     """One warning record in the kernel log (stderr when /dev/kmsg cannot be opened)."""
-    line = f"<4>ticketing-cron-generator: {clean(message)}\n"
+    line = f"<4>ticketing-cron-generator: {one_line(message, 900)}\n"
     try:
         # Never O_CREAT: without a kernel log there must not appear a file in /dev.
         fd = os.open(kmsg, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_CLOEXEC)
@@ -168,8 +170,3 @@ def log(kmsg, message):
         sys.stderr.write(line[3:])
     finally:
         os.close(fd)
-
-
-def clean(message):
-    """One printable line of at most 900 characters (kmsg records are short)."""
-    return "".join(c if c.isprintable() else "?" for c in message)[:900]

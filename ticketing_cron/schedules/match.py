@@ -1,4 +1,4 @@
-"""When did a schedule last elapse? Pure Python, for the run's slot (see ticketing_cron.slot).
+"""When did a schedule last elapse? Pure Python, for the run's slot (see ticketing_cron.run.slot).
 
 `systemd-analyze calendar` answers the same question but costs a process and some
 10 ms, too much for a run every minute. This module evaluates cron lines (through
@@ -16,16 +16,14 @@ the first time only.
 import datetime
 from collections import namedtuple
 
+from ticketing_cron.config.keys import EVERY_MINUTE
 from ticketing_cron.schedules import cron
+from ticketing_cron.schedules.names import FULL_NAMES, WEEKDAYS
 
 UTC = datetime.timezone.utc
 # How far back latest_due looks: four years and a day, so that a Feb 29 schedule is found.
 HORIZON_DAYS = 4 * 366 + 1
 MAX_YEAR = 2200
-WEEKDAYS = {name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat",
-                                              "sun"))}
-FULL_WEEKDAYS = {"monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
-                 "friday": "fri", "saturday": "sat", "sunday": "sun"}
 SHORTCUTS = {"minutely": "*-*-* *:*:00", "hourly": "*-*-* *:00:00",
              "daily": "*-*-* 00:00:00", "weekly": "Mon *-*-* 00:00:00",
              "monthly": "*-*-01 00:00:00", "yearly": "*-01-01 00:00:00",
@@ -106,10 +104,10 @@ def parse_weekdays(text):
 
 def weekday(name):
     """A weekday name (three letters or full) as its number, Monday = 0."""
-    name = FULL_WEEKDAYS.get(name, name)
-    if name not in WEEKDAYS:
+    short = FULL_NAMES.get(name, name)
+    if short not in WEEKDAYS:
         raise Unsupported(f"{name!r} is not a weekday")
-    return WEEKDAYS[name]
+    return WEEKDAYS[short]
 
 
 def values(text, low, high):
@@ -218,3 +216,17 @@ def first_instant(wall, tz):
     if instant.astimezone(tz).replace(tzinfo=None) != wall:
         return None  # the clock jumped over it
     return instant
+
+
+def unevaluated(schedule):
+    """Why the slot of ``schedule`` cannot be computed here (one line), or None if it can.
+
+    For `ticketing-cron check`: such a job's timer runs are sent as unscheduled.
+    """
+    if schedule is None or schedule.strip() in EVERY_MINUTE:
+        return None
+    try:
+        specs_for(schedule)
+    except Unsupported as e:
+        return str(e)
+    return None

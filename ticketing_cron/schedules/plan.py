@@ -7,7 +7,7 @@ import datetime
 import math
 from collections import namedtuple
 
-from ticketing_cron.errors import CronError
+from ticketing_cron.base.errors import ConfigError, CronError
 from ticketing_cron.schedules import calendar, cron
 
 # The unit's TimeoutStartSec= is the run's deadline plus this: time for Python to start
@@ -33,7 +33,7 @@ def oncalendar_lines(schedule, timezone):
     Returns:
         A tuple of calendar expressions.
     Raises:
-        CronError("config") when a cron line cannot be translated.
+        ConfigError when a cron line cannot be translated.
     """
     expressions = cron.translate(schedule) if cron.is_cron_line(schedule) else (schedule,)
     return tuple(f"{e} {timezone}" for e in expressions)
@@ -56,7 +56,7 @@ def plan_jobs(config, jobs, base_time=None):
         (plans, problems): a dict name -> Plan for the good jobs, and a dict
         name -> one-line problem (with its key path) for the others.
     Raises:
-        CronError("config") when systemd-analyze cannot be run.
+        ConfigError when systemd-analyze cannot be run.
     """
     lines, problems = {}, {}
     for job in jobs:
@@ -128,7 +128,7 @@ def make_plan(config, job, oncalendar, calendars, wall):
             last = job.schedule.split()[-1] if job.schedule.split() else ""
             if "/" in last or last.upper() == "UTC":
                 hint = f"; give the time zone as {prefix}timezone, not in the schedule"
-            raise CronError("config", f"{prefix}schedule: {job.schedule!r} as "
+            raise ConfigError(f"{prefix}schedule: {job.schedule!r} as "
                             f"OnCalendar={result.original}: {result.error}{hint}")
     elapses = calendar.merged_elapses(calendars)
     shortest = calendar.shortest_interval(instants(calendar.merged_elapses(wall),
@@ -138,7 +138,7 @@ def make_plan(config, job, oncalendar, calendars, wall):
     if shortest is not None and timeout >= shortest:
         key = f"{prefix}deadline" if job.deadline is not None else \
             f"api.deadline (no {prefix}deadline)"
-        raise CronError("config", f"{key}: {deadline:g} s, plus {TIMEOUT_MARGIN_S} s for "
+        raise ConfigError(f"{key}: {deadline:g} s, plus {TIMEOUT_MARGIN_S} s for "
                         f"the unit to end the run, must be shorter than the {shortest:g} s "
                         f"between runs of {job.schedule!r}; set a shorter {prefix}deadline")
     return Plan(job=job, oncalendar=oncalendar,

@@ -3,11 +3,11 @@
 import os
 import tempfile
 
-from ticketing_cron.config import DEFAULT_CONFIG_PATH, DEFAULT_JOB
-from ticketing_cron.errors import CronError
+from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB
+from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import generator
+from ticketing_cron.schedules.match import unevaluated
 from ticketing_cron.schedules.plan import plan_jobs
-from ticketing_cron.slot import unevaluated
 
 GENERATOR_DIR = "/run/systemd/generator"
 

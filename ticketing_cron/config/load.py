@@ -1,0 +1,71 @@
+"""Load and validate /etc/ticketing-cron/config.toml.
+
+Every problem in the file is collected in one pass, each with its key path, so that
+an administrator fixes the file once instead of once per run.
+"""
+
+import sys
+
+from ticketing_cron.base.errors import ConfigError, unreadable
+from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, EXAMPLE_PATH
+from ticketing_cron.config.validate import validate
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Debian 12 has Python 3.11
+    import tomli as tomllib
+
+
+def load_config(path=DEFAULT_CONFIG_PATH):
+    """Read and validate the configuration file.
+
+    Args:
+        path: the TOML file to read.
+    Returns:
+        Config.
+    Raises:
+        ConfigError naming the file and every problem found in it.
+    """
+    data = read_toml(path)
+    problems = []
+    config = validate(data, path, problems)
+    if problems:
+        raise ConfigError(describe_problems(path, problems),
+                        details=[f"{path}: {p}" for p in problems])
+    return config
+
+
+def read_toml(path):
+    """Parse a TOML file into a dict.
+
+    Raises:
+        ConfigError for a missing, unreadable or malformed file, naming the line.
+    """
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise unreadable(path, e, f"copy {EXAMPLE_PATH} there or pass --config PATH",
+                         "run as root or fix the file's mode") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except Exception as e:  # noqa: BLE001 - whatever the parser raises, the file is at fault
+        # The parser's own limits: nesting deeper than the interpreter's recursion
+        # limit (RecursionError), an integer of more than 4300 digits (ValueError).
+        raise ConfigError(f"{path}: not usable TOML ({type(e).__name__}: "
+                        f"{str(e)[:120]})") from None
+
+
+def describe_problems(path, problems):
+    """Join problems into one line: "PATH: N problems: (1) ...; (2) ..."."""
+    if len(problems) == 1:
+        return f"{path}: {problems[0]}"
+    listed = " ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    return f"{path}: {len(problems)} problems: {listed}"
+
+
+def job_deadline(config, job):
+    """The deadline of one run of ``job``: its own, or api.deadline."""
+    return job.deadline if job.deadline is not None else config.api.deadline

@@ -1,0 +1,1 @@
+"""One POST to the app: name resolution, the connection, an attempt, retries."""

@@ -1,1 +1,0 @@
-"""Knowing that it works: the dead-man's ping, `ticketing-cron status`, journal message ids."""

@@ -1,0 +1,1 @@
+"""`ticketing-cron run`: one job's call, judged and recorded, its slot and its ping."""
