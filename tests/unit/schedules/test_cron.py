@@ -8,7 +8,7 @@ import datetime
 
 import pytest
 
-from cron_oracle import next_times
+from .cron_oracle import next_times
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import calendar
 from ticketing_cron.schedules.cron import is_cron_line, translate

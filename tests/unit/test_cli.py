@@ -1,8 +1,27 @@
-"""`run --scheduled`, the timers' command line, parses without argparse as argparse would."""
+"""The timers' command line is parsed without argparse, exactly as argparse would."""
 
 import pytest
 
 from ticketing_cron.cli import build_parser, quick_run_args
+
+
+@pytest.mark.parametrize("argv", [
+    ["run"], ["run", "sla-check"], ["run", "daily-digest"],
+    ["--config", "/tmp/c.toml", "run"], ["--config", "/tmp/c.toml", "run", "x"]])
+def test_the_timers_command_line_parses_as_argparse_does(argv):
+    quick = quick_run_args(argv)
+    full = build_parser().parse_args(argv)
+    assert quick is not None
+    assert (quick.command, quick.job, quick.config, quick.verbose) == \
+        (full.command, full.job, full.config, full.verbose)
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["check"], ["-v", "run"], ["run", "-v"], ["run", "--help"], ["run", "a", "b"],
+    ["--config", "run"], ["--config=/c", "run"], ["--config", "-x", "run"], ["run", ""],
+    ["--version"], ["status", "run"]])
+def test_everything_else_goes_to_argparse(argv):
+    assert quick_run_args(argv) is None
 
 
 @pytest.mark.parametrize("argv", [

@@ -1,10 +1,9 @@
-"""Log sinks and the failure handler's reading of $MONITOR_*."""
+"""Log sinks: the journal or stderr, redacted and printable."""
 
 import io
 import os
 
 from ticketing_cron.base.log import Log, stderr_is_journal
-from ticketing_cron.alerts.notify import describe_failure, failure_from_environ
 
 
 def test_journal_stream_must_match_fd_2(tmp_path):
@@ -101,24 +100,3 @@ def test_the_journal_sender_is_systemd_pythons():
     from ticketing_cron.base.log import load_journal_sender
     from systemd import journal
     assert load_journal_sender() is journal.sendv
-
-
-def test_failure_from_environ():
-    env = {"MONITOR_SERVICE_RESULT": "exit-code", "MONITOR_EXIT_CODE": "exited",
-           "MONITOR_EXIT_STATUS": "77", "MONITOR_INVOCATION_ID": "abc"}
-    f = failure_from_environ("ticketing-cron.service", env)
-    assert f["outcome"] == "auth" and f["invocation_id"] == "abc"
-    text = describe_failure(f)
-    assert text.startswith("ticketing-cron.service failed: auth (result exit-code, exited 77)")
-    assert "journalctl -u ticketing-cron.service -n 20" in text
-
-
-def test_failure_kinds_from_systemd():
-    assert failure_from_environ("u", {"MONITOR_SERVICE_RESULT": "timeout",
-                                      "MONITOR_EXIT_CODE": "killed"})["outcome"] == "timeout"
-    assert failure_from_environ("u", {"MONITOR_SERVICE_RESULT": "signal",
-                                      "MONITOR_EXIT_CODE": "killed",
-                                      "MONITOR_EXIT_STATUS": "KILL"})["outcome"] == "killed"
-    assert failure_from_environ("u", {})["outcome"] == "unknown"
-    assert failure_from_environ("u", {"MONITOR_EXIT_CODE": "exited",
-                                      "MONITOR_EXIT_STATUS": "1"})["outcome"] == "unknown"

@@ -1,0 +1,88 @@
+"""Reading summary records back from the journal."""
+
+
+
+
+NOW = 1_764_417_600.0  # 2025-11-29 12:00:00 UTC
+PING = "https://hc-ping.com/3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60"
+REQUEST_ID = "0123456789abcdef0123456789abcdef"
+
+
+# ------------------------------------------------------------- journal reading
+
+
+class FakeReader:
+    """Records in journal order, walked like python-systemd's reader (_next/_previous,
+    _get, _get_realtime in microseconds); matches are recorded, not applied."""
+
+    def __init__(self, records):
+        self.records = records
+        self.pos = -1
+        self.matches = {}
+        self.closed = False
+
+    def add_match(self, **kwargs):
+        self.matches.update(kwargs)
+
+    def seek_realtime(self, seconds):
+        self.pos = next((i for i, r in enumerate(self.records) if r["at"] >= seconds),
+                        len(self.records)) - 1
+        self.seek_at = self.pos + 1
+
+    def _next(self):
+        self.pos += 1
+        return self.pos < len(self.records)
+
+    def _previous(self):
+        self.pos = (self.seek_at if self.pos == self.seek_at - 1 else self.pos) - 1
+        return self.pos >= 0
+
+    def _get(self, name):
+        value = self.records[self.pos]["fields"][name]
+        return value.encode()
+
+    def _get_realtime(self):
+        return int(self.records[self.pos]["at"] * 1e6)
+
+    def close(self):
+        self.closed = True
+
+
+def record(at, **fields):
+    return {"at": at, "fields": {"MESSAGE": f"sla-check {fields.get('OUTCOME')}: x", **fields}}
+
+
+def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch):
+    from ticketing_cron.status import journal_runs
+
+    records = [
+        record(NOW - 90000, OUTCOME="ok", DURATION_MS="50"),            # before the day
+        record(NOW - 3000, OUTCOME="auth", DURATION_MS="70", EXIT_STATUS="77"),
+        record(NOW - 2000, MESSAGE_ONLY="debug line"),                  # no OUTCOME
+        record(NOW - 1000, OUTCOME="fine-really", DURATION_MS="1"),     # not an outcome
+        record(NOW - 60, OUTCOME="ok", DURATION_MS="1e9", UNASSIGNED_COUNT="-3"),
+    ]
+    readers = []
+
+    def open_reader(unit, job, **extra):
+        reader = FakeReader(records)
+        reader.add_match(_SYSTEMD_UNIT=unit, JOB=job, **extra)
+        readers.append(reader)
+        return reader
+
+    monkeypatch.setattr(journal_runs, "open_reader", open_reader)
+    history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW)
+    assert [r["outcome"] for r in history["day"]] == ["auth", "ok"]
+    auth, ok = history["day"]
+    assert auth["exit_status"] == 77 and auth["duration_ms"] == 70
+    assert ok["duration_ms"] is None and ok["unassigned"] is None, "junk is not a number"
+    assert history["last_run"] is ok and history["last_success"] is ok
+    assert readers[0].matches == {"_SYSTEMD_UNIT": "ticketing-cron.service",
+                                  "JOB": "sla-check"}
+    assert all(r.closed for r in readers)
+    # No run in the day: the last run and success are looked up before it.
+    records[-1]["fields"]["OUTCOME"] = "timeout"
+    records[1]["fields"]["OUTCOME"] = "timeout"
+    history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW)
+    assert history["last_run"]["outcome"] == "timeout"
+    assert history["last_success"]["at"] == NOW - 90000
