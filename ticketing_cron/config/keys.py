@@ -9,8 +9,6 @@ time zones, addresses) are code in config.validate and config.urls.
 A plain table, not a schema library: its import would cost every run.
 """
 
-from collections import namedtuple
-
 DEFAULT_CONFIG_PATH = "/etc/ticketing-cron/config.toml"
 EXAMPLE_PATH = "/usr/share/doc/ticketing-cron/examples/config.toml"
 DEFAULT_JOB = "sla-check"
@@ -29,16 +27,30 @@ EVERY_MINUTE = frozenset({DEFAULT_SCHEDULE, "*:*:00", "*-*-* *:*:00", "minutely"
 ZONEINFO = "/usr/share/zoneinfo"
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-Key = namedtuple("Key", "table name kind default low high unit required description")
-Key.__doc__ = """One config key.
+class Key:
+    """One config key.
 
-table: "api", "jobs.NAME" or "alerts"; name: the key; kind: how its value is read
-("url", "ping_url", "file", "urlpath", "schedule", "timezone", "seconds", "count",
-"duration", "addresses"); default: the value when absent (None: unset); low, high: bounds of a
-number (low exclusive for seconds, inclusive for counts; None: unbounded); unit: what
-a number counts ("seconds", "failed runs"; "" for the rest); required: True when the
-table must have it; description: one line for check, docs and man page.
-"""
+    table: "api", "jobs.NAME" or "alerts"; name: the key; kind: how its value is read
+    ("url", "ping_url", "file", "urlpath", "schedule", "timezone", "seconds", "count",
+    "duration", "addresses"); default: the value when absent (None: unset); low, high:
+    bounds of a number (low exclusive for seconds, inclusive for counts; None: unbounded); unit: what
+    a number counts ("seconds", "failed runs"; "" for the rest); required: True when the
+    table must have it; description: one line for check, docs and man page.
+
+    A plain class: a namedtuple costs every run a compile of its own at import.
+    """
+
+    __slots__ = ("table", "name", "kind", "default", "low", "high", "unit", "required",
+                 "description")
+
+    def __init__(self, table, name, kind, default, low, high, unit, required, description):
+        self.table, self.name, self.kind, self.default = table, name, kind, default
+        self.low, self.high, self.unit, self.required = low, high, unit, required
+        self.description = description
+
+    def __repr__(self):
+        return f"Key({self.table}.{self.name})"
+
 
 KEYS = (
     Key("api", "base_url", "url", None, None, None, "", True,
