@@ -275,10 +275,12 @@ class Machine:
         self.boots += 1
         log = open(self.workdir / f"console-{self.boots}.log", "wb")
         self.booted_at = time.time()
+        cgroups = own_cgroups(self.name)
         self.proc = subprocess.Popen(
             ["systemd-nspawn", "--quiet", "-D", str(self.root), "--boot", "--register=no",
              "--keep-unit", f"--machine={self.name}", "--console=read-only"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=host_env())
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=host_env(),
+            preexec_fn=lambda: enter_cgroups(cgroups))
         log.close()
         self.pid = wait_for(self._init_pid, 30, "the container's init")
         state = wait_for(self._system_state, 60, "the container to finish booting",
@@ -317,6 +319,7 @@ class Machine:
             self.proc.kill()
             self.proc.wait(10)
         self.proc = self.pid = None
+        remove_cgroups(own_cgroups(self.name))
 
     # -- commands
 
@@ -442,6 +445,38 @@ class Machine:
             for name in dirs + names:
                 found.add(os.path.join(rel, name))
         return found
+
+
+# Without a systemd on the host, `--keep-unit` makes nspawn put the container in
+# "payload" and "supervisor" below its own cgroup. Two containers started from the
+# same cgroup (two tests side by side, two servers, two workers) then share one
+# "payload": each one's systemd sees the other's processes, and units fail with
+# 219/CGROUP or never see their calls. Each container gets a cgroup of its own.
+CGROUP_HIERARCHIES = ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
+
+
+def own_cgroups(name):
+    """The cgroup directories (one per mounted hierarchy) for container ``name``."""
+    return [Path(h) / f"tc-{name}" for h in CGROUP_HIERARCHIES if Path(h).is_dir()]
+
+
+def enter_cgroups(cgroups):
+    """In the child before exec: move this process into ``cgroups`` (made if missing)."""
+    for cgroup in cgroups:
+        cgroup.mkdir(exist_ok=True)
+        (cgroup / "cgroup.procs").write_text("0\n")
+
+
+def remove_cgroups(cgroups):
+    """Remove the container's emptied cgroups, deepest first; leftovers are harmless."""
+    for cgroup in cgroups:
+        if not cgroup.is_dir():
+            continue
+        for top, dirs, _ in sorted(os.walk(cgroup), key=lambda t: -t[0].count("/")):
+            try:
+                os.rmdir(top)
+            except OSError:
+                pass
 
 
 def boot_copy(base_rootfs, root, workdir, name):
