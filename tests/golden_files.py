@@ -1,0 +1,67 @@
+"""Golden files: what the program generates, compared with files kept in tests/golden/.
+
+A golden test renders a case into a dict {relative path: text, or "-> target" for a
+symbolic link} and calls ``compare(case_dir / "expected", rendered)``. With
+TC_REGEN_GOLDEN=1 in the environment the expected files are rewritten from the
+rendering instead (then review them with ``git diff tests/golden``):
+
+    TC_REGEN_GOLDEN=1 /usr/bin/python3 -m pytest -p no:cacheprovider \\
+        tests/integration/test_golden_generator.py tests/integration/test_golden_alerts.py \\
+        tests/unit/status/test_golden_status.py
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+REGENERATE = os.environ.get("TC_REGEN_GOLDEN") == "1"
+
+
+def cases(kind):
+    """The case directories of tests/golden/KIND, sorted by name."""
+    return sorted(p for p in (GOLDEN / kind).iterdir() if p.is_dir())
+
+
+def read_tree(root):
+    """{relative path: text, or '-> target' for a link} of every file under ``root``
+    ({} when it does not exist)."""
+    found = {}
+    if not os.path.isdir(root):
+        return found
+    for directory, dirs, files in os.walk(root):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+            path = os.path.join(directory, name)
+            key = os.path.relpath(path, root)
+            if os.path.islink(path):
+                found[key] = "-> " + os.readlink(path)
+            else:
+                with open(path, encoding="utf-8") as f:
+                    found[key] = f.read()
+    return found
+
+
+def write_tree(root, tree):
+    """Replace ``root`` by the files and links of ``tree`` (nothing when it is empty)."""
+    shutil.rmtree(root, ignore_errors=True)
+    for key, value in tree.items():
+        path = Path(root) / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if value.startswith("-> "):
+            os.symlink(value[3:], path)
+        else:
+            path.write_text(value, encoding="utf-8")
+
+
+def compare(expected_dir, rendered):
+    """Assert that ``rendered`` equals the golden tree at ``expected_dir`` (or, with
+    TC_REGEN_GOLDEN=1, write it there)."""
+    if REGENERATE:
+        write_tree(expected_dir, rendered)
+        return
+    expected = read_tree(expected_dir)
+    assert sorted(rendered) == sorted(expected), (
+        f"{expected_dir}: files differ; if the change is meant, regenerate with "
+        f"TC_REGEN_GOLDEN=1 (see tests/golden_files.py)")
+    for key in sorted(expected):
+        assert rendered[key] == expected[key], f"{expected_dir}/{key} differs"
