@@ -23,21 +23,27 @@ def cases(kind):
     return sorted(p for p in (GOLDEN / kind).iterdir() if p.is_dir())
 
 
+# A link is kept as a file NAME.symlink holding its target: a dangling link in the
+# tree would break copies of it (the package build copies the tests).
+LINK_SUFFIX = ".symlink"
+
+
 def read_tree(root):
     """{relative path: text, or '-> target' for a link} of every file under ``root``
-    ({} when it does not exist)."""
+    ({} when it does not exist); NAME.symlink files are read as links."""
     found = {}
     if not os.path.isdir(root):
         return found
     for directory, dirs, files in os.walk(root):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(directory, d))]:
+        for name in files:
             path = os.path.join(directory, name)
             key = os.path.relpath(path, root)
-            if os.path.islink(path):
-                found[key] = "-> " + os.readlink(path)
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            if key.endswith(LINK_SUFFIX):
+                found[key[:-len(LINK_SUFFIX)]] = "-> " + text.rstrip("\n")
             else:
-                with open(path, encoding="utf-8") as f:
-                    found[key] = f.read()
+                found[key] = text
     return found
 
 
@@ -45,12 +51,10 @@ def write_tree(root, tree):
     """Replace ``root`` by the files and links of ``tree`` (nothing when it is empty)."""
     shutil.rmtree(root, ignore_errors=True)
     for key, value in tree.items():
-        path = Path(root) / key
+        link = value.startswith("-> ")
+        path = Path(root) / (key + LINK_SUFFIX if link else key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if value.startswith("-> "):
-            os.symlink(value[3:], path)
-        else:
-            path.write_text(value, encoding="utf-8")
+        path.write_text(value[3:] + "\n" if link else value, encoding="utf-8")
 
 
 def compare(expected_dir, rendered):
