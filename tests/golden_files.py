@@ -34,7 +34,7 @@ def read_tree(root):
     found = {}
     if not os.path.isdir(root):
         return found
-    for directory, dirs, files in os.walk(root):
+    for directory, _dirs, files in os.walk(root):
         for name in files:
             path = os.path.join(directory, name)
             key = os.path.relpath(path, root)

@@ -173,7 +173,7 @@ class Result:
     @property
     def summary(self):
         """The summary line (the stderr line that carries OUTCOME=)."""
-        lines = [l for l in self.stderr.splitlines() if " OUTCOME=" in l]
+        lines = [line for line in self.stderr.splitlines() if " OUTCOME=" in line]
         assert len(lines) == 1, f"expected one summary record, got: {self.stderr!r}"
         return lines[0]
 
@@ -238,7 +238,8 @@ class Cli:
         except subprocess.TimeoutExpired:
             proc.kill()
             stdout, stderr = proc.communicate()
-            raise AssertionError(f"ticketing-cron did not finish in {timeout} s: {stderr}")
+            raise AssertionError(
+                f"ticketing-cron did not finish in {timeout} s: {stderr}") from None
         return self.result(proc.returncode, stdout, stderr)
 
     def result(self, status, stdout, stderr, maxrss_kib=0):
@@ -246,7 +247,7 @@ class Cli:
         assert self.secret not in stdout and self.secret not in stderr, "secret leaked"
         assert "Traceback" not in stderr, stderr
         result = Result(status, stdout, stderr, maxrss_kib)
-        records = [l for l in stderr.splitlines() if " OUTCOME=" in l]
+        records = [line for line in stderr.splitlines() if " OUTCOME=" in line]
         if records:
             result.fields = parse_fields(records[-1])
         return result

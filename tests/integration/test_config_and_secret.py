@@ -62,16 +62,19 @@ def test_check_lists_each_problem_on_its_own_line(cli, server):
     result = cli.run("check", verbose=False)
     assert result.status == EXIT["config"]
     lines = result.stderr.splitlines()
-    assert f"ticketing-cron: {cli.config_path}: api.base_ulr: unknown key; did you mean base_url?" in lines
-    assert f"ticketing-cron: {cli.config_path}: api.base_url: missing; it is required in [api]" in lines
-    assert any("api.connect_timeout: must be a number of seconds, not a boolean" in l for l in lines)
+    prefix = f"ticketing-cron: {cli.config_path}: "
+    assert prefix + "api.base_ulr: unknown key; did you mean base_url?" in lines
+    assert prefix + "api.base_url: missing; it is required in [api]" in lines
+    assert any("api.connect_timeout: must be a number of seconds, not a boolean" in line
+               for line in lines)
     assert lines[-1] == "ticketing-cron: 3 problems; fix and run `ticketing-cron check` again"
 
 
 @pytest.mark.parametrize("body,expected", [
     ('[api]\nbase_url = 42\n', "api.base_url: must be a string, not an integer"),
     ('api = "x"\n', "api: must be a table ([api]), not a string"),
-    ('[api]\nbase_url = "URL"\nca_file = "relative.pem"\n', "api.ca_file: must be an absolute path"),
+    ('[api]\nbase_url = "URL"\nca_file = "relative.pem"\n',
+     "api.ca_file: must be an absolute path"),
     ('[api]\nbase_url = "URL"\nconnect_timeout = 0\n', "api.connect_timeout: must be more than 0"),
     ('[api]\nbase_url = "URL"\nread_timeout = 30\ndeadline = 10\n',
      "api.read_timeout: 30 s is longer than the run's deadline of 10 s"),
@@ -79,7 +82,8 @@ def test_check_lists_each_problem_on_its_own_line(cli, server):
      "jobs.sla-check.path: must be an absolute URL path"),
     ('[api]\nbase_url = "URL"\n[jobs]\nsla-check = 1\n', "jobs.sla-check: must be a table"),
     ('[api]\nbase_url = "ftp://127.0.0.1/"\n', "api.base_url: must be an https:// URL"),
-    ('[api]\nbase_url = "https://user:pw@localhost/"\n', "must not contain a user name or password"),
+    ('[api]\nbase_url = "https://user:pw@localhost/"\n',
+     "must not contain a user name or password"),
     ('[api]\nbase_url = "https://tickets.example.com"\n',
      "api.base_url: tickets.example.com is the example placeholder"),
     ('[api]\nbase_url = "http://tickets.internal.test"\n',
@@ -120,7 +124,7 @@ def test_example_config_passes_check_apart_from_its_placeholder(cli, server):
     cli.write_config(text)
     result = cli.run("check", verbose=False)
     assert result.status == EXIT["config"]
-    problems = [l for l in result.stderr.splitlines() if "config.toml:" in l]
+    problems = [line for line in result.stderr.splitlines() if "config.toml:" in line]
     assert problems == [f"ticketing-cron: {cli.config_path}: api.base_url: tickets.example.com "
                         "is the example placeholder; set it to your app's URL, such as "
                         "https://tickets.yourcompany.com"]
@@ -206,7 +210,8 @@ def test_secret_is_not_in_argv_or_environment_of_the_process(cli, serve):
         import glob
         for status in glob.glob("/proc/[0-9]*/cmdline"):
             try:
-                data = open(status, "rb").read() + open(status.replace("cmdline", "environ"), "rb").read()
+                environ = status.replace("cmdline", "environ")
+                data = open(status, "rb").read() + open(environ, "rb").read()
             except OSError:
                 continue
             if b"ticketing_cron" in data:

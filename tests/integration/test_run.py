@@ -190,7 +190,8 @@ def test_sigterm_during_a_hanging_request_writes_a_record(cli, serve):
 
 
 @pytest.mark.parametrize("body,content_type,expected", [
-    ("<!DOCTYPE html><html>login</html>", "text/html", "the reply is not JSON (HTTP 200, text/html"),
+    ("<!DOCTYPE html><html>login</html>", "text/html",
+     "the reply is not JSON (HTTP 200, text/html"),
     ('{"success": false, "error": "database locked"}', "application/json",
      "the app reported failure: database locked (HTTP 200)"),
     ('{"success": "true"}', "application/json", '"success" is a string "true", not true'),

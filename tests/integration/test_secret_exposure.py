@@ -319,8 +319,8 @@ def readme_curl_command():
     commands = [b for b in blocks if "curl" in b and "x-cron-secret" in b]
     assert len(commands) == 1, f"expected one curl command in Troubleshooting: {blocks}"
     lines = commands[0].splitlines()
-    indent = min(len(l) - len(l.lstrip()) for l in lines)
-    return "\n".join(l[indent:] for l in lines) + "\n"
+    indent = min(len(line) - len(line.lstrip()) for line in lines)
+    return "\n".join(line[indent:] for line in lines) + "\n"
 
 
 def test_the_readme_curl_command_keeps_the_secret_out_of_argv(cli, serve, tmp_path):

@@ -10,8 +10,8 @@ from ticketing_cron.schedules import calendar, match, plan
 
 UTC = datetime.timezone.utc
 # Counted from just before the spring and autumn changes in Europe and the US.
-BASES = [datetime.datetime(2026, 3, 7, 12, tzinfo=UTC), datetime.datetime(2026, 3, 28, 12, tzinfo=UTC),
-         datetime.datetime(2026, 10, 24, 12, tzinfo=UTC), datetime.datetime(2026, 10, 31, 12, tzinfo=UTC)]
+BASES = [datetime.datetime(2026, month, day, 12, tzinfo=UTC)
+         for month, day in ((3, 7), (3, 28), (10, 24), (10, 31))]
 SCHEDULES = ["*:*:00", "hourly", "*:0/15", "30 2 * * *", "0 7 * * 1-5", "0 9 1 * mon",
              "Mon..Fri *-*-* 07:30", "*-*-* 01,02,03:30:00", "@weekly", "*/10 * * * * *",
              "0 0 1,15 * *", "quarterly", "Sat,Sun 12:00"]

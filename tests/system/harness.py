@@ -472,7 +472,7 @@ def remove_cgroups(cgroups):
     for cgroup in cgroups:
         if not cgroup.is_dir():
             continue
-        for top, dirs, _ in sorted(os.walk(cgroup), key=lambda t: -t[0].count("/")):
+        for top, _dirs, _ in sorted(os.walk(cgroup), key=lambda t: -t[0].count("/")):
             try:
                 os.rmdir(top)
             except OSError:

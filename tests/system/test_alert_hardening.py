@@ -300,7 +300,7 @@ def test_exim4_delivers_each_alert_at_once_from_the_sandbox(box, hook):
             assert rc != 0
             job = box.job_done(FAILURE_UNIT, cursor)
             assert job["JOB_RESULT"] == "done", job["MESSAGE"]
-            wait_for(lambda: len(box.mails()) >= before + n, 20,
+            wait_for(lambda n=n: len(box.mails()) >= before + n, 20,
                      f"alert {n} in the mailbox (exim4's queue: "
                      f"{m.run(['exim4', '-bp'], check=False).stdout.strip()})")
     finally:

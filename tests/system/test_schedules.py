@@ -49,7 +49,8 @@ def test_a_new_job_is_generated_enabled_and_fires_with_sla_check(jobs_box, jobs_
     boundary = next_boundary(time.time() + 2)
     sleep_until(boundary + 1)
     for timer in ("ticketing-cron.timer", MINUTELY_TIMER):
-        fired = wait_for(lambda: (t := trigger(box, timer)) and t >= boundary - 0.01 and t,
+        fired = wait_for(lambda timer=timer: (t := trigger(box, timer)) and t >= boundary - 0.01
+                         and t,
                          20, f"{timer} to elapse at {boundary}")
         report(f"{timer} elapsed +{(fired - boundary) * 1000:.0f} ms after the boundary")
         assert fired - boundary < 1, f"{timer} elapsed {fired - boundary:.3f} s late"
@@ -93,7 +94,7 @@ def test_an_hourly_job_in_another_zone_shows_its_next_elapse(jobs_box, jobs_api)
     box.reload()
     listing = box.machine.run(["systemctl", "list-timers", "--all", "ticketing-cron*"]).stdout
     print(listing)
-    line = next(l for l in listing.splitlines() if "ticketing-cron@hourly.timer" in l)
+    line = next(x for x in listing.splitlines() if "ticketing-cron@hourly.timer" in x)
     shown = re.search(r"\w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", line).group(1)
     now = time.time()
     expected = (int(now - 1800) // 3600 + 1) * 3600 + 1800  # the next hh:30:00 UTC

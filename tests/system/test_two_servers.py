@@ -93,8 +93,9 @@ def test_each_minute_is_done_once_and_survives_one_server_going_down(two):
         app.seed(expired=1)
         seeded += 1
         sleep_until(boundary + 0.5)
-        wait_for(lambda: len([c for c in app.calls() if c["idempotency_key"] ==
-                              f'"{slot_key(boundary)}"' and c["status"] == 200])
+        wait_for(lambda boundary=boundary: len(
+                     [c for c in app.calls() if c["idempotency_key"] ==
+                      f'"{slot_key(boundary)}"' and c["status"] == 200])
                  >= (2 if boundary in both else 1), 40, f"the calls for {slot_key(boundary)}")
         time.sleep(WORK_MS / 1000 + 1)  # the first run's reply, both records
         if boundary == both[-1]:

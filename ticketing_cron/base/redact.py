@@ -30,6 +30,8 @@ PREFILTER_CHARS = 256
 # One escape, or a run of characters that only disturb the view (controls, zero-width
 # and bidi format characters, NUL bytes of UTF-16/32), in the forms apps and formatters
 # produce: JSON, JavaScript and Python string escapes, percent-encoding, HTML entities.
+DISTURBING = (r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+              r"\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff")
 ESCAPE_PATTERN = r"""
     (?:\\[uU]|%[uU])(?P<u4>[0-9A-Fa-f]{4})
   | \\U(?P<u8>[0-9A-Fa-f]{8})
@@ -39,7 +41,7 @@ ESCAPE_PATTERN = r"""
   | &\#[xX](?P<hexref>[0-9A-Fa-f]{1,8});?
   | &\#(?P<decref>[0-9]{1,10});?
   | &(?P<name>[A-Za-z][A-Za-z0-9]{1,31});
-  | (?P<drop>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]+)
+  | (?P<drop>[""" + DISTURBING + r"""]+)
 """
 # Only the escapes JSON and Python write: decoding any backslash pair would eat the
 # backslash of a secret that holds one ("ab\\cd" HTML-escaped stays "ab\\cd").

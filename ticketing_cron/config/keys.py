@@ -33,9 +33,9 @@ class Key:
     table: "api", "jobs.NAME" or "alerts"; name: the key; kind: how its value is read
     ("url", "ping_url", "file", "urlpath", "schedule", "timezone", "seconds", "count",
     "duration", "addresses"); default: the value when absent (None: unset); low, high:
-    bounds of a number (low exclusive for seconds, inclusive for counts; None: unbounded); unit: what
-    a number counts ("seconds", "failed runs"; "" for the rest); required: True when the
-    table must have it; description: one line for check, docs and man page.
+    bounds of a number (low exclusive for seconds, inclusive for counts; None: unbounded);
+    unit: what a number counts ("seconds", "failed runs"; "" for the rest); required: True when
+    the table must have it; description: one line for check, docs and man page.
 
     A plain class: a namedtuple costs every run a compile of its own at import.
     """

@@ -48,7 +48,7 @@ def validate_ping_url(value, name, problems):
         return None
     try:
         parts = urllib.parse.urlsplit(value)
-        parts.port  # raises ValueError for a port that is not a number in range
+        _ = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         problems.append(f"{name}: not a valid URL {NOT_SHOWN}")
         return None

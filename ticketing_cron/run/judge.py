@@ -5,7 +5,7 @@ from collections import namedtuple
 
 from ticketing_cron.base.text import one_line, plural
 from ticketing_cron.http.client import RETRY_STATUSES
-from ticketing_cron.base.errors import (AuthError, ConfigError, CronError, ProtocolError,
+from ticketing_cron.base.errors import (AuthError, ConfigError, ProtocolError,
     UnavailableError)
 
 SNIPPET_CHARS = 200

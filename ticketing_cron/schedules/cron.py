@@ -9,7 +9,7 @@ refused, never approximated.
 
 from collections import namedtuple
 
-from ticketing_cron.base.errors import ConfigError, CronError
+from ticketing_cron.base.errors import ConfigError
 from ticketing_cron.schedules.names import DAY_NAMES, FULL_NAMES, MONTH_NAMES, SYSTEMD_DAYS
 
 Field = namedtuple("Field", "name low high names")

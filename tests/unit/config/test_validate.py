@@ -55,7 +55,8 @@ def test_is_placeholder(host, expected):
 
 
 @pytest.mark.parametrize("url,ok", [
-    ("https://a.test", True), ("https://a.test:8443/prefix/", True), ("http://127.0.0.1:3000", True),
+    ("https://a.test", True), ("https://a.test:8443/prefix/", True),
+    ("http://127.0.0.1:3000", True),
     ("http://[::1]:3000", True), ("http://a.test", False), ("https://", False),
     ("a.test", False), ("https://a.test/?q=1", False), ("https://a.test/#f", False),
     ("https://a.test/x y", False), ("https://u@a.test", False), ("https://a.test:0x1", False)])
@@ -86,7 +87,8 @@ def test_alerts_are_validated():
     assert config.alerts.alert_after == 3 and config.alerts.repeat_interval_s == 1800
 
 
-@pytest.mark.parametrize("address", ["-oQ/tmp@x.test", "a b@x.test", "nodomain", "a@b", "a@x.test;rm"])
+@pytest.mark.parametrize("address", ["-oQ/tmp@x.test", "a b@x.test", "nodomain", "a@b",
+                                     "a@x.test;rm"])
 def test_email_addresses_that_could_be_misread_are_refused(address):
     _, problems = problems_of({"api": {"base_url": "https://a.test"},
                                "alerts": {"email_to": [address]}})
