@@ -32,6 +32,9 @@ class Received:
     at: float
 
 
+POLL_INTERVAL_S = 0.01
+
+
 class LoopbackServer:
     """A threaded HTTP(S) server on loopback whose replies a test scripts.
 
@@ -71,7 +74,10 @@ class LoopbackServer:
         self.port = self.httpd.server_address[1]
         self.host = host
         self.scheme = "https" if tls_context else "http"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever() to look at its flag, which it does once
+        # per poll_interval: the default 0.5 s made every test's teardown half a second.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                       kwargs={"poll_interval": POLL_INTERVAL_S})
         self.thread.start()
 
     @property
