@@ -10,12 +10,14 @@ When CI=true a missing prerequisite fails the run instead of skipping it.
 
 Environment:
   TC_DEB              the .deb to test (default: dist/ticketing-cron_<version>_all.deb)
-  TC_SYSTEM_ROOTFS    keep the debootstrap tree there and reuse it on later runs
+  TC_SYSTEM_ROOTFS    where the debootstrap tree is kept and reused on later runs
+                      (default /var/tmp/ticketing-cron-rootfs)
   TC_SYSTEM_WORKDIR   where the container tree and scratch files go (default: a new
                       directory under /var/tmp, removed afterwards)
   TC_SYSTEM_KEEP=1    keep the work directory (and say where it is)
 """
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -29,10 +31,27 @@ from harness import (REPO, REPORT, Background, Standin, boot_copy, build_newer_d
                      ensure_host_tools, host_release, package_version, report)
 
 
+DEFAULT_ROOTFS = "/var/tmp/ticketing-cron-rootfs"
+
+
+def pytest_configure(config):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # Where the pytest-xdist workers, started after this, write their figures.
+        fd, path = tempfile.mkstemp(prefix="ticketing-cron-figures-", dir="/var/tmp")
+        os.close(fd)
+        os.environ["TC_SYSTEM_REPORT"] = path
+
+
 def pytest_terminal_summary(terminalreporter):
-    if REPORT:
+    shared = os.environ.get("TC_SYSTEM_REPORT")
+    lines = REPORT
+    if shared and not os.environ.get("PYTEST_XDIST_WORKER"):
+        with open(shared, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        os.unlink(shared)
+    if lines:
         terminalreporter.section("ticketing-cron system test figures")
-        for line in REPORT:
+        for line in lines:
             terminalreporter.write_line(line)
 
 
@@ -44,7 +63,8 @@ def workdir():
     ensure_host_tools()
     given = os.environ.get("TC_SYSTEM_WORKDIR")
     if given:
-        path = Path(given)
+        # One directory per pytest-xdist worker: each removes its own at the start.
+        path = Path(given) / os.environ.get("PYTEST_XDIST_WORKER", "main")
         if path.exists():
             shutil.rmtree(path)
         path.mkdir(parents=True)
@@ -79,11 +99,16 @@ def upgrade_build(workdir):
 
 @pytest.fixture(scope="session")
 def base_rootfs(workdir):
+    """The debootstrap tree every container is copied from: made once, kept in
+    TC_SYSTEM_ROOTFS (default /var/tmp/ticketing-cron-rootfs) and reused while its
+    release, mirror and package list are the same. Test processes side by side
+    (pytest-xdist) wait for each other on a lock instead of debootstrapping twice."""
     mirror, suite = host_release()
-    cached = os.environ.get("TC_SYSTEM_ROOTFS")
-    target = Path(cached) if cached else workdir / "rootfs"
+    target = Path(os.environ.get("TC_SYSTEM_ROOTFS") or DEFAULT_ROOTFS)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return debootstrap(target, mirror, suite)
+    with open(f"{target}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return debootstrap(target, mirror, suite)
 
 
 @pytest.fixture(scope="session")

@@ -36,9 +36,14 @@ REPORT = []
 
 
 def report(line):
-    """Print a figure now and again in the run's summary."""
+    """Keep a figure for the end of the run (with pytest-xdist, the workers append it to
+    the controller's file, TC_SYSTEM_REPORT)."""
     REPORT.append(line)
     print(line, flush=True)
+    shared = os.environ.get("TC_SYSTEM_REPORT")
+    if shared:
+        with open(shared, "a", encoding="utf-8") as f:
+            f.write(line.replace("\n", " ") + "\n")
 
 
 def prerequisite_missing(message):

@@ -61,6 +61,32 @@ class Server:
     def alerts(self):
         return self.machine.handler_records(FAILURE_UNIT)
 
+    def state(self, name):
+        """What to look at when a minute went missing: the timer, the service and the
+        last run records of this server (or that it is powered off)."""
+        if self.machine.pid is None:
+            return f"--- {name}: powered off"
+        units = self.machine.run(["systemctl", "status", "--no-pager", "--lines=0",
+                                  "ticketing-cron.timer", "ticketing-cron.service"],
+                                 check=False).stdout
+        records = [{k: r.get(k) for k in ("IDEMPOTENCY_KEY", "OUTCOME", "HTTP_STATUS",
+                                          "DUPLICATE", "MESSAGE")}
+                   for r in self.summaries()[-6:]]
+        return f"--- {name}: units\n{units}--- {name}: last run records\n{records}"
+
+
+def wait_or_explain(predicate, timeout, what, app, servers):
+    """wait_for, and on a timeout an error that carries the stand-in's calls and both
+    servers' unit states and records, so a missed minute can be told from a late one."""
+    try:
+        return wait_for(predicate, timeout, what)
+    except AssertionError as error:
+        calls = [{k: c.get(k) for k in ("idempotency_key", "status", "idempotency",
+                                        "received_at")} for c in app.calls()[-8:]]
+        states = "\n".join(server.state(name) for name, server in zip("ab", servers))
+        raise AssertionError(f"{error}\n--- the stand-in's last calls\n{calls}\n"
+                             f"{states}") from None
+
 
 @pytest.fixture(scope="module")
 def two(workdir, base_rootfs, deb, secret):
@@ -93,14 +119,16 @@ def test_each_minute_is_done_once_and_survives_one_server_going_down(two):
         app.seed(expired=1)
         seeded += 1
         sleep_until(boundary + 0.5)
-        wait_for(lambda boundary=boundary: len(
-                     [c for c in app.calls() if c["idempotency_key"] ==
-                      f'"{slot_key(boundary)}"' and c["status"] == 200])
-                 >= (2 if boundary in both else 1), 40, f"the calls for {slot_key(boundary)}")
+        wait_or_explain(lambda boundary=boundary: len(
+                            [c for c in app.calls() if c["idempotency_key"] ==
+                             f'"{slot_key(boundary)}"' and c["status"] == 200])
+                        >= (2 if boundary in both else 1), 40,
+                        f"the calls for {slot_key(boundary)}", app, (a, b))
         time.sleep(WORK_MS / 1000 + 1)  # the first run's reply, both records
         if boundary == both[-1]:
-            a_records = wait_for(lambda: all(slot_key(t) in a.by_key() for t in both) and
-                                 a.by_key(), 30, "server a's records")
+            a_records = wait_or_explain(
+                lambda: all(slot_key(t) in a.by_key() for t in both) and a.by_key(), 30,
+                "server a's records", app, (a, b))
             a_alerts = a.alerts()
 
     calls = [c for c in app.calls() if c["received_at"] > first - 1]
@@ -120,8 +148,9 @@ def test_each_minute_is_done_once_and_survives_one_server_going_down(two):
     assert len(ids) == len(set(ids)) == seeded
     assert all(r["assignee"] is None for r in app.requests())
 
-    b_records = wait_for(lambda: all(slot_key(t) in b.by_key() for t in both + alone) and
-                         b.by_key(), 30, "server b's records")
+    b_records = wait_or_explain(
+        lambda: all(slot_key(t) in b.by_key() for t in both + alone) and b.by_key(), 30,
+        "server b's records", app, (a, b))
     for boundary in both:
         pair = [a_records[slot_key(boundary)], b_records[slot_key(boundary)]]
         assert [r["OUTCOME"] for r in pair] == ["ok", "ok"]
