@@ -14,7 +14,7 @@ import socket
 import time
 from pathlib import Path
 
-from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, boot_copy, report, wait_for)
+from harness import FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, boot_with_package, wait_for
 from support import LoopbackServer, send
 
 CONFIG = "/etc/ticketing-cron/config.toml"
@@ -26,7 +26,6 @@ MAIL_USER = "ops"
 MAIL_ADDRESS = f"{MAIL_USER}@localhost.localdomain"
 MAILBOX = f"/var/mail/{MAIL_USER}"
 HOOK_PATH = "/hooks/ticketing"
-POLICY_RC_D = "/usr/sbin/policy-rc.d"
 
 
 # --------------------------------------------------------------------- webhook
@@ -68,6 +67,14 @@ def closed_port_url():
 # ------------------------------------------------------------------- container
 
 
+def postfix_answers(machine):
+    """debconf answers for a local-only postfix, given before it is installed."""
+    host = machine.run(["hostname"]).stdout.strip()
+    machine.run(["debconf-set-selections"],
+                input=f"postfix postfix/main_mailer_type select Local only\n"
+                      f"postfix postfix/mailname string {host}\n")
+
+
 def config_text(base_url, webhook_url, repeat_interval, alert_after=1):
     """A complete config.toml: the stand-in API, email to the local user, a webhook."""
     return (f"# Written by tests/system/test_alerts.py.\n[api]\nbase_url = \"{base_url}\"\n"
@@ -87,37 +94,22 @@ class AlertBox:
     def create(cls, workdir, base_rootfs, deb, name="alerts"):
         """Copy the base tree, boot it, install the package and postfix (``name``:
         the container's directory under workdir)."""
-        own = Path(workdir) / name
-        own.mkdir(parents=True, exist_ok=True)
-        root = own / "machine"
-        started = time.monotonic()
-        machine = boot_copy(base_rootfs, root, own, f"tc-{name}-{os.getpid()}")
+        # Nothing starts during the install (hold_services): postfix would listen on
+        # port 25 of the host's loopback, which the container shares and another MTA
+        # may hold; and the timer is issue 3's business.
+        machine, _ = boot_with_package(base_rootfs, deb, Path(workdir) / name,
+                                       f"tc-{name}-{os.getpid()}", extra_packages=["postfix"],
+                                       prepare=postfix_answers, hold_services=True)
         box = cls(machine)
         try:
-            box._install(deb)
+            box._set_up_mail()
         except BaseException:
-            machine.poweroff()
+            machine.discard()
             raise
-        report(f"{name} container: booted, package and postfix installed in "
-               f"{time.monotonic() - started:.1f} s")
         return box
 
-    def _install(self, deb):
+    def _set_up_mail(self):
         m = self.machine
-        host = m.run(["hostname"]).stdout.strip()
-        m.run(["debconf-set-selections"],
-              input=f"postfix postfix/main_mailer_type select Local only\n"
-                    f"postfix postfix/mailname string {host}\n")
-        inside = m.stage(deb)
-        # Nothing starts during the install (policy-rc.d, as in any chroot): postfix
-        # would listen on port 25 of the host's loopback, which the container shares
-        # and another MTA may hold; and the timer is issue 3's business.
-        m.write(POLICY_RC_D, "#!/bin/sh\nexit 101\n", mode="0755")
-        try:
-            m.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", inside,
-                   "postfix"], timeout=900)
-        finally:
-            m.run(["rm", "-f", POLICY_RC_D])
         # Local delivery only, no SMTP listener.
         m.run(["postconf", "-e", "master_service_disable = inet"])
         m.run(["systemctl", "start", "postfix.service"])

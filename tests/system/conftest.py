@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import (REPO, REPORT, Background, Standin, boot_copy, build_newer_deb, debootstrap,
+from harness import (REPO, REPORT, Background, Standin, boot_overlay, build_newer_deb, debootstrap,
                      ensure_host_tools, host_release, package_version, report)
 
 
@@ -126,13 +126,12 @@ def standin(workdir, secret):
 
 @pytest.fixture(scope="session")
 def machine(workdir, base_rootfs, upgrade_build):
-    """One booted container for the whole run, made from a copy of the base tree."""
-    root = workdir / "machine"
+    """A booted container without the package (test_package installs it)."""
     started = time.monotonic()
-    m = boot_copy(base_rootfs, root, workdir, f"tc-system-{os.getpid()}")
-    report(f"container copied and booted in {time.monotonic() - started:.1f} s")
+    m = boot_overlay(base_rootfs, workdir / "package", f"tc-system-{os.getpid()}")
+    report(f"package container: booted in {time.monotonic() - started:.1f} s")
     yield m
-    m.poweroff()
+    m.discard()
 
 
 @pytest.fixture(scope="module")
@@ -152,4 +151,4 @@ def jobs_box(workdir, base_rootfs, deb, jobs_api, secret):
 
     box = JobsBox.create(workdir, base_rootfs, deb, jobs_api, secret)
     yield box
-    box.machine.poweroff()
+    box.machine.discard()

@@ -271,6 +271,7 @@ class Machine:
         self.pid = None
         self.boots = 0
         self.booted_at = None
+        self.mounted = False
 
     # -- lifecycle
 
@@ -325,6 +326,13 @@ class Machine:
             self.proc.wait(10)
         self.proc = self.pid = None
         remove_cgroups(own_cgroups(self.name))
+
+    def discard(self):
+        """Power off for good and unmount the overlay root (boot_overlay)."""
+        self.poweroff()
+        if self.mounted:
+            sh(["umount", str(self.root)])
+            self.mounted = False
 
     # -- commands
 
@@ -484,14 +492,63 @@ def remove_cgroups(cgroups):
                 pass
 
 
-def boot_copy(base_rootfs, root, workdir, name):
-    """Copy the debootstrap tree to ``root`` as a new machine, boot it, return the Machine."""
-    sh(["cp", "-a", "--reflink=auto", str(base_rootfs), str(root)])
-    (Path(root) / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
-    (Path(root) / ROOTFS_MARKER).unlink()
-    machine = Machine(root, workdir, name)
-    machine.boot()
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+
+
+def boot_overlay(base_rootfs, own, name):
+    """Boot a new machine whose root is an overlay on the cached debootstrap tree:
+    the tree itself is never written, the machine's changes go to ``own``/upper.
+
+    own: the machine's directory (its console logs and overlay layers); name: the
+    machine name. Returns the booted Machine; discard() powers it off and unmounts.
+    """
+    own = Path(own)
+    root, upper, work = own / "machine", own / "upper", own / "work"
+    for directory in (root, upper, work):
+        directory.mkdir(parents=True, exist_ok=True)
+    sh(["mount", "-t", "overlay", "overlay", "-o",
+        f"lowerdir={base_rootfs},upperdir={upper},workdir={work}", str(root)])
+    machine = Machine(root, own, name)
+    machine.mounted = True
+    try:
+        (root / "etc" / "machine-id").write_text(uuid.uuid4().hex + "\n")
+        (root / ROOTFS_MARKER).unlink()
+        machine.boot()
+    except BaseException:
+        machine.discard()
+        raise
     return machine
+
+
+def boot_with_package(base_rootfs, deb, own, name, extra_packages=(), prepare=None,
+                      hold_services=False):
+    """The one way the system tests get a machine with the package: boot_overlay, then
+    `apt-get install` of the .deb (and extra_packages) inside.
+
+    prepare: called with the machine before the install (e.g. debconf answers);
+    hold_services: nothing starts during the install (policy-rc.d, as in a chroot).
+    Returns (machine, apt-get's output). A failed install discards the machine.
+    """
+    started = time.monotonic()
+    machine = boot_overlay(base_rootfs, own, name)
+    try:
+        if prepare:
+            prepare(machine)
+        inside = machine.stage(deb)
+        if hold_services:
+            machine.write(POLICY_RC_D, "#!/bin/sh\nexit 101\n", mode="0755")
+        try:
+            output = machine.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                                  inside, *extra_packages], timeout=900).stdout
+        finally:
+            if hold_services:
+                machine.run(["rm", "-f", POLICY_RC_D])
+    except BaseException:
+        machine.discard()
+        raise
+    report(f"{Path(own).name} container: booted and installed in "
+           f"{time.monotonic() - started:.1f} s")
+    return machine, output
 
 
 def wait_for(predicate, timeout, what, interval=0.25):

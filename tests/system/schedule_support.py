@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from harness import boot_copy, report, wait_for
+from harness import boot_with_package, wait_for
 from support import LoopbackServer, ok_reply, send
 
 CONFIG = "/etc/ticketing-cron/config.toml"
@@ -57,22 +57,15 @@ class JobsBox:
 
     @classmethod
     def create(cls, workdir, base_rootfs, deb, api, secret):
-        own = Path(workdir) / "schedules"
-        own.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        machine = boot_copy(base_rootfs, own / "machine", own, f"tc-jobs-{os.getpid()}")
+        machine, _ = boot_with_package(base_rootfs, deb, Path(workdir) / "schedules",
+                                       f"tc-jobs-{os.getpid()}")
         box = cls(machine)
         try:
-            inside = machine.stage(deb)
-            machine.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", inside],
-                        timeout=900)
             box.configure(api.url, "")
             machine.run(["install", "-m", "0600", "/dev/stdin", SECRET], input=secret + "\n")
         except BaseException:
-            machine.poweroff()
+            machine.discard()
             raise
-        report(f"schedules container: booted and installed in "
-               f"{time.monotonic() - started:.1f} s")
         return box
 
     def configure(self, base_url, jobs):

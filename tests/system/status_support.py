@@ -6,13 +6,12 @@ import os
 import time
 from pathlib import Path
 
-from harness import TIMER, UNIT, boot_copy, report, sleep_until, wait_for
+from harness import TIMER, UNIT, boot_with_package, sleep_until, wait_for
 
 CONFIG = "/etc/ticketing-cron/config.toml"
 SECRET = "/etc/ticketing-cron/cron-secret"
 STREAK = "/var/lib/ticketing-cron/ticketing-cron.service.json"
 CATALOG = "/usr/lib/systemd/catalog/ticketing-cron.catalog"
-POLICY_RC_D = "/usr/sbin/policy-rc.d"
 SPEED_DROPIN = "/run/systemd/system/ticketing-cron.service.d/zz-status-speed.conf"
 # Outside /tmp and /var/tmp, which the service sees privately (PrivateTmp=).
 SPEED_SCRIPT = "/usr/local/lib/tc-status-speed.py"
@@ -50,26 +49,12 @@ class StatusBox:
 
     @classmethod
     def create(cls, workdir, base_rootfs, deb):
-        own = Path(workdir) / "status"
-        own.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        machine = boot_copy(base_rootfs, own / "machine", own, f"tc-status-{os.getpid()}")
+        # The timer must not start during the install (hold_services): the tests
+        # start it at a moment of their choosing.
+        machine, output = boot_with_package(base_rootfs, deb, Path(workdir) / "status",
+                                            f"tc-status-{os.getpid()}", hold_services=True)
         box = cls(machine)
-        try:
-            inside = machine.stage(deb)
-            # The timer must not start during the install: the tests start it at a
-            # moment of their choosing.
-            machine.write(POLICY_RC_D, "#!/bin/sh\nexit 101\n", mode="0755")
-            try:
-                box.install_output = machine.run(
-                    ["apt-get", "install", "-y", "-q", "--no-install-recommends", inside],
-                    timeout=900).stdout
-            finally:
-                machine.run(["rm", "-f", POLICY_RC_D])
-        except BaseException:
-            machine.poweroff()
-            raise
-        report(f"status container: booted and installed in {time.monotonic() - started:.1f} s")
+        box.install_output = output
         return box
 
     def status(self, *args):

@@ -2,11 +2,12 @@
 local delivery only) delivering to a real mbox, and a webhook receiver on the
 host's loopback.
 
-The tests tell one story in order and share the container and the stand-in API:
-a wrong secret fails run after run (one alert, suppressed runs, a reminder once
-repeat_interval has passed), the failure changes kind (alert at once), the right
-secret recovers (one notice, then silence); a broken webhook does not stop the
-email; the streak survives a reboot; and the secrets are nowhere to be found.
+The tests share the container and the stand-in API: a wrong secret fails run after
+run (one alert, suppressed runs, a reminder once repeat_interval has passed), the
+failure changes kind (alert at once), the right secret recovers (one notice, then
+silence); a broken webhook does not stop the email; the streak survives a reboot;
+and the secrets are nowhere to be found. The steps of the streak are module
+fixtures, each built on the one before, so that any test also runs alone.
 
 Runs are started with `systemctl start ticketing-cron.service`; the timer is
 disabled, so no tick runs in between.
@@ -31,8 +32,6 @@ SLACK_S = 5
 WRONG_SECRET = "tc-wrong-4a1c9e07d3b25f68"
 LOOK = "journalctl -u ticketing-cron.service -n 20"
 
-# What one test leaves for a later one.
-STATE = {}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +46,45 @@ def box(workdir, base_rootfs, deb, standin):
     started = time.monotonic()
     b = AlertBox.create(workdir, base_rootfs, deb)
     yield b
-    b.machine.poweroff()
+    b.machine.discard()
     standin.control(hang=False, status=None)
     report(f"alert tests: {time.monotonic() - started:.0f} s in their container")
+
+
+@pytest.fixture(scope="module")
+def first_alert(box, hook, standin):
+    """The first failed run of a wrong secret, into an empty mailbox and webhook:
+    returns (the run, the streak after it)."""
+    box.configure(config_text(standin.url, hook.url, f"{REPEAT_S}s"))
+    box.install_secret(WRONG_SECRET)
+    assert counts(box, hook) == (0, 0), "alerts were sent before the first failure"
+    run = box.failed_run()
+    return run, box.streak()
+
+
+@pytest.fixture(scope="module")
+def reminder(box, hook, first_alert):
+    """Failed runs 2 to 5 of the streak: 2, 3 and (halfway through repeat_interval,
+    well before a reminder may go out) 4 are suppressed, 5 comes after the interval.
+    Returns (runs 2 to 4, the alerts counted after run 4, run 5)."""
+    first_alert_at = first_alert[1]["last_alert_at"]
+    suppressed = [box.failed_run(), box.failed_run()]
+    sleep_until(first_alert_at + (REPEAT_S - SLACK_S) / 2)
+    suppressed.append(box.failed_run())
+    quiet = counts(box, hook)
+    sleep_until(first_alert_at + REPEAT_S + 0.5)
+    return suppressed, quiet, box.failed_run()
+
+
+@pytest.fixture(scope="module")
+def changed_kind(box, standin, reminder):
+    """Right after the reminder (well inside repeat_interval) the API answers 500:
+    run 6 fails as unavailable instead of auth. Returns that run."""
+    standin.control(status=500)
+    try:
+        return box.failed_run()
+    finally:
+        standin.control(status=None)
 
 
 def counts(box, hook):
@@ -89,12 +124,8 @@ def assert_hook(post, kind, outcome, count, invocation):
 # ---------------------------------------------------------------- the 401 streak
 
 
-def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin):
-    box.configure(config_text(standin.url, hook.url, f"{REPEAT_S}s"))
-    box.install_secret(WRONG_SECRET)
-    assert box.mails() == [] and hook.posts() == []
-
-    first = box.failed_run()
+def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin, first_alert):
+    first, streak = first_alert
     summary = first.summary
     assert first.service["ExecMainStatus"] == "77"
     assert summary["OUTCOME"] == "auth" and summary["HTTP_STATUS"] == "401"
@@ -136,24 +167,19 @@ def test_wrong_secret_alerts_once_by_mail_and_webhook(box, hook, standin):
     assert request.path.endswith("/hooks/ticketing")
     assert request.headers["content-type"] == "application/json"
 
-    streak = box.streak()
     assert streak["consecutive_failures"] == 1 and streak["alerts_sent"] == 1
-    STATE["first_alert_at"] = streak["last_alert_at"]
-    STATE["counts"] = counts(box, hook)
 
 
-def test_more_failures_are_suppressed_until_the_repeat_interval(box, hook):
-    first_alert_at = STATE["first_alert_at"]
-    for count in (2, 3):
-        assert_suppressed(box.failed_run(), count)
+def test_more_failures_are_suppressed_until_the_repeat_interval(box, hook, first_alert,
+                                                                reminder):
+    first_alert_at = first_alert[1]["last_alert_at"]
+    quiet_runs, quiet, reminder = reminder
+    for count, run in zip((2, 3, 4), quiet_runs):
+        assert_suppressed(run, count)
     # Halfway through the interval (well before a reminder may go out): still quiet.
-    sleep_until(first_alert_at + (REPEAT_S - SLACK_S) / 2)
-    assert_suppressed(box.failed_run(), 4)
-    assert counts(box, hook) == STATE["counts"], "a suppressed failure sent something"
+    assert quiet == (1, 1), "a suppressed failure sent something"
 
     # Once the interval has passed: one reminder.
-    sleep_until(first_alert_at + REPEAT_S + 0.5)
-    reminder = box.failed_run()
     assert_alerted(reminder, "reminder", "auth", 5)
     mails, posts = box.mails(), hook.posts()
     assert len(mails) == 2 and len(posts) == 2
@@ -170,17 +196,10 @@ def test_more_failures_are_suppressed_until_the_repeat_interval(box, hook):
                   if r.get("ALERT") == "suppressed"]
     assert len(suppressed) == 3
     assert all("already alerted, next reminder in" in r["MESSAGE"] for r in suppressed)
-    STATE["counts"] = counts(box, hook)
 
 
-def test_a_change_of_failure_kind_alerts_at_once(box, hook, standin):
-    """Right after the reminder (well inside repeat_interval) the API starts answering
-    500: unavailable instead of auth."""
-    standin.control(status=500)
-    try:
-        changed = box.failed_run()
-    finally:
-        standin.control(status=None)
+def test_a_change_of_failure_kind_alerts_at_once(box, hook, changed_kind):
+    changed = changed_kind
     assert changed.service["ExecMainStatus"] == "69"
     assert changed.summary["OUTCOME"] == "unavailable"
     assert_alerted(changed, "changed", "unavailable", 6)
@@ -190,10 +209,9 @@ def test_a_change_of_failure_kind_alerts_at_once(box, hook, standin):
                         r"unavailable", subject(mails[-1]))
     assert "HTTP 500" in body(mails[-1])
     assert_hook(posts[-1], "changed", "unavailable", 6, changed.service["InvocationID"])
-    STATE["counts"] = counts(box, hook)
 
 
-def test_the_right_secret_recovers_with_one_notice(box, hook, secret):
+def test_the_right_secret_recovers_with_one_notice(box, hook, secret, changed_kind):
     box.install_secret(secret)
     good = box.good_run()
     assert good.summary["OUTCOME"] == "ok"
@@ -307,7 +325,7 @@ def test_the_streak_survives_a_reboot(box, hook, secret, standin):
 # ------------------------------------------------------------------ no secret
 
 
-def test_no_secret_in_mail_webhook_or_journal(box, hook, secret):
+def test_no_secret_in_mail_webhook_or_journal(box, hook, secret, changed_kind):
     mails, posts = counts(box, hook)
     assert mails >= 3 and posts >= 3, "too few alerts to look through"
     journal = box.machine.run(["journalctl", "--no-pager", "-o", "json"]).stdout

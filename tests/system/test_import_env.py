@@ -6,11 +6,10 @@ Its own container, because the shared one's tests start from an unconfigured ins
 """
 
 import os
-import time
 
 import pytest
 
-from harness import TIMER, UNIT, boot_copy, report, wait_for
+from harness import TIMER, UNIT, boot_with_package, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -26,20 +25,10 @@ OLD_LINE = 'base_url = "https://tickets.example.com"'
 @pytest.fixture(scope="module")
 def box(workdir, base_rootfs, deb):
     """A booted copy of the base tree with the package freshly installed."""
-    own = workdir / "import-env"
-    own.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    machine = boot_copy(base_rootfs, own / "machine", own, f"tc-import-{os.getpid()}")
-    try:
-        inside = machine.stage(deb)
-        machine.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", inside],
-                     timeout=900)
-    except BaseException:
-        machine.poweroff()
-        raise
-    report(f"import-env container: booted and installed in {time.monotonic() - started:.1f} s")
+    machine, _ = boot_with_package(base_rootfs, deb, workdir / "import-env",
+                                   f"tc-import-{os.getpid()}")
     yield machine
-    machine.poweroff()
+    machine.discard()
 
 
 @pytest.fixture(scope="module")

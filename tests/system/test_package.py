@@ -2,9 +2,10 @@
 configured timer against the stand-in API, failures and alerts, the encrypted
 credential, a hanging API, Persistent= across a power-off, upgrade, remove, purge.
 
-The tests run in this order and share the container; each states what it needs.
-Manual runs use `systemctl start`; only the tests about the timer wait for a minute
-boundary.
+The tests share the container and run in this order. What a test needs to have
+happened before it (the install, the config, a failed run, the encrypted secret) is a
+module fixture, so that any test also runs alone. Manual runs use `systemctl start`;
+only the tests about the timer wait for a minute boundary.
 """
 
 import datetime
@@ -27,10 +28,6 @@ STREAK = "/var/lib/ticketing-cron/ticketing-cron.service.json"
 STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"  # systemd's "Starting UNIT..." message
 SUMMARY_FIELDS = ("JOB", "OUTCOME", "HTTP_STATUS", "ATTEMPTS", "DURATION_MS", "REQUEST_ID")
 WRONG_SECRET = "tc-wrong-0b5d7e8c41f2a9"
-
-# What one test leaves for a later one.
-STATE = {}
-
 
 def deadline(request):
     """A stand-in request's SLA deadline in unix seconds."""
@@ -73,9 +70,9 @@ def call_for(standin, request_id):
     return calls[0]
 
 
-def lag_report(what, boundary, machine_state, call):
-    """Print how long after the minute boundary the tick got where."""
-    trigger = STATE.setdefault("triggers", {}).get(boundary)
+def lag_report(what, boundary, trigger, machine_state, call):
+    """Report how long after the minute boundary the tick got where (trigger: when
+    the timer elapsed); returns the request's lag in seconds."""
     parts = []
     if trigger is not None:
         parts.append(f"timer elapsed +{(trigger - boundary) * 1000:.0f} ms")
@@ -86,21 +83,68 @@ def lag_report(what, boundary, machine_state, call):
     parts.append(f"API received the request +{lag * 1000:.0f} ms")
     report(f"timer lag ({what}, boundary {time.strftime('%H:%M:%S', time.gmtime(boundary))}"
            f"): " + ", ".join(parts))
-    STATE.setdefault("lags", []).append(lag)
     return lag
 
 
-# --------------------------------------------------------------------------- install
-
-
-def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
-    STATE["files_before"] = machine.files()
+@pytest.fixture(scope="module")
+def installed(machine, deb):
+    """The package installed with apt, away from a minute boundary: returns every path
+    the machine had before the install."""
+    before = machine.files()
     inside = machine.stage(deb)
     if next_boundary() - time.time() < 15:  # keep the first tick out of the install
         sleep_until(next_boundary() + 0.5)
     started = time.time()
     machine.run(["apt-get", "install", "-y", "--no-install-recommends", inside], timeout=600)
     report(f"apt install of {deb.name}: {time.time() - started:.1f} s")
+    return before
+
+
+@pytest.fixture(scope="module")
+def configured(machine, installed, standin, secret):
+    """The shipped config edited as an administrator does (base_url: the stand-in)
+    and the secret installed: returns the config's text."""
+    text = machine.path(CONFIG).read_text()
+    edited, count = re.subn(r"(?m)^base_url\s*=.*$",
+                            f'base_url = "http://localhost:{standin.port}"', text)
+    assert count == 1, f"no base_url line in the shipped config:\n{text}"
+    edited = "# Edited by the system test.\n" + edited
+    machine.write(CONFIG, edited)
+    install_secret(machine, secret)
+    return edited
+
+
+@pytest.fixture(scope="module")
+def wrong_secret_run(machine, configured, secret):
+    """One run with a wrong secret, which opens a failure streak (the right secret is
+    put back after it): returns (exit status, the service's state after the run)."""
+    machine.avoid_boundary(10)
+    install_secret(machine, WRONG_SECRET)
+    try:
+        return machine.start_service()
+    finally:
+        install_secret(machine, secret)
+        machine.run(["systemctl", "reset-failed", UNIT], check=False)
+
+
+@pytest.fixture(scope="module")
+def encrypted(machine, wrong_secret_run, secret):
+    """The administrator's steps from ticketing-cron(8): the secret encrypted with the
+    host's key, the plain file removed, the drop-in installed (a streak is open)."""
+    machine.avoid_boundary(15)
+    machine.run(["systemd-creds", "encrypt", "--with-key=host", "--name=cron-secret", "-",
+                 CRED], input=secret + "\n")
+    machine.run(["chmod", "0600", CRED])
+    machine.run(["rm", "-f", SECRET])
+    machine.run(["install", "-D", "-m", "0644",
+                 "/usr/share/doc/ticketing-cron/examples/encrypted-secret.conf", DROPIN])
+    machine.run(["systemctl", "daemon-reload"])
+
+
+# --------------------------------------------------------------------------- install
+
+
+def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
 
     assert machine.run(["systemctl", "is-enabled", TIMER]).stdout.strip() == "enabled"
     assert machine.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
@@ -125,7 +169,7 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, deb):
     assert machine.run(["cmp", example, CONFIG]).returncode == 0
 
 
-def test_units_verify_and_the_service_is_sandboxed(machine):
+def test_units_verify_and_the_service_is_sandboxed(machine, installed):
     paths = []
     for unit in (UNIT, TIMER, FAILURE_UNIT, RECOVERY_UNIT):
         path = machine.show(unit, "FragmentPath")["FragmentPath"]
@@ -159,10 +203,10 @@ def test_units_verify_and_the_service_is_sandboxed(machine):
     assert exposure[UNIT] <= 1.5
 
 
-def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine):
+def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine, installed):
     boundary = next_boundary(time.time() + 1)
     sleep_until(boundary + 1)
-    STATE.setdefault("triggers", {})[boundary] = wait_tick(machine, boundary)
+    wait_tick(machine, boundary)
     service = machine.wait_idle()
 
     assert service["ConditionResult"] == "no"
@@ -187,15 +231,7 @@ def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine):
 # ------------------------------------------------------------------------- configured
 
 
-def test_configured_run_calls_the_api_with_the_secret(machine, standin, secret):
-    text = machine.path(CONFIG).read_text()
-    edited, count = re.subn(r"(?m)^base_url\s*=.*$",
-                            f'base_url = "http://localhost:{standin.port}"', text)
-    assert count == 1, f"no base_url line in the shipped config:\n{text}"
-    edited = "# Edited by the system test.\n" + edited
-    machine.write(CONFIG, edited)
-    STATE["config"] = edited
-    install_secret(machine, secret)
+def test_configured_run_calls_the_api_with_the_secret(machine, standin, configured):
     assert machine.run(["ticketing-cron", "check"], check=False).returncode == 0
 
     machine.avoid_boundary(10)
@@ -212,47 +248,33 @@ def test_configured_run_calls_the_api_with_the_secret(machine, standin, secret):
     assert machine.handler_records(FAILURE_UNIT) == []
 
 
-def test_wrong_secret_fails_with_77_and_alerts(machine, standin, secret):
-    machine.avoid_boundary(10)
-    install_secret(machine, WRONG_SECRET)
-    try:
-        rc, service = machine.start_service()
-        assert rc != 0
-        assert service["ActiveState"] == "failed"
-        assert service["Result"] == "exit-code"
-        assert service["ExecMainStatus"] == "77"
-        summary = machine.summary_for(service["InvocationID"])
-        assert summary["OUTCOME"] == "auth" and summary["HTTP_STATUS"] == "401"
-        assert summary["PRIORITY"] == "3"
-        assert not call_for(standin, summary["REQUEST_ID"])["secret_ok"]
+def test_wrong_secret_fails_with_77_and_alerts(machine, standin, wrong_secret_run):
+    rc, service = wrong_secret_run
+    assert rc != 0
+    assert service["ActiveState"] == "failed"
+    assert service["Result"] == "exit-code"
+    assert service["ExecMainStatus"] == "77"
+    summary = machine.summary_for(service["InvocationID"])
+    assert summary["OUTCOME"] == "auth" and summary["HTTP_STATUS"] == "401"
+    assert summary["PRIORITY"] == "3"
+    assert not call_for(standin, summary["REQUEST_ID"])["secret_ok"]
 
-        alerts = machine.alert_for(service["InvocationID"])
-        assert len(alerts) == 1
-        alert = alerts[0]
-        print(alert["MESSAGE"])
-        assert alert["PRIORITY"] == "2", "the first failure did not alert"
-        assert alert["FAILED_OUTCOME"] == "auth"
-        assert alert["FAILED_UNIT"] == UNIT
-        assert "auth" in alert["MESSAGE"] and UNIT in alert["MESSAGE"]
-        assert f"journalctl -u {UNIT} -n 20" in alert["MESSAGE"]
-        assert alert["SYSLOG_IDENTIFIER"] == "ticketing-cron"
-    finally:
-        install_secret(machine, secret)
-        machine.run(["systemctl", "reset-failed", UNIT], check=False)
+    alerts = machine.alert_for(service["InvocationID"])
+    assert len(alerts) == 1
+    alert = alerts[0]
+    print(alert["MESSAGE"])
+    assert alert["PRIORITY"] == "2", "the first failure did not alert"
+    assert alert["FAILED_OUTCOME"] == "auth"
+    assert alert["FAILED_UNIT"] == UNIT
+    assert "auth" in alert["MESSAGE"] and UNIT in alert["MESSAGE"]
+    assert f"journalctl -u {UNIT} -n 20" in alert["MESSAGE"]
+    assert alert["SYSLOG_IDENTIFIER"] == "ticketing-cron"
 
 
-def test_encrypted_credential_works_end_to_end(machine, standin, secret):
-    machine.avoid_boundary(15)
-    # The administrator's steps from ticketing-cron(8).
-    machine.run(["systemd-creds", "encrypt", "--with-key=host", "--name=cron-secret", "-",
-                 CRED], input=secret + "\n")
-    machine.run(["chmod", "0600", CRED])
-    machine.run(["rm", "-f", SECRET])
-    machine.run(["install", "-D", "-m", "0644",
-                 "/usr/share/doc/ticketing-cron/examples/encrypted-secret.conf", DROPIN])
-    machine.run(["systemctl", "daemon-reload"])
+def test_encrypted_credential_works_end_to_end(machine, standin, secret, encrypted):
     assert secret.encode() not in machine.path(CRED).read_bytes()
 
+    machine.avoid_boundary(10)
     expired, _ = seed(standin, expired=1)
     assert machine.path(STREAK).exists(), "the failed run left no failure streak"
     rc, service = machine.start_service()
@@ -260,7 +282,6 @@ def test_encrypted_credential_works_end_to_end(machine, standin, secret):
     summary = machine.summary_for(service["InvocationID"])
     assert summary["OUTCOME"] == "ok" and summary["UNASSIGNED_COUNT"] == str(len(expired))
     assert call_for(standin, summary["REQUEST_ID"])["secret_ok"]
-    STATE["encrypted"] = True
 
     # This success ends the streak of the wrong secret: one recovery notice.
     notices = wait_for(lambda: machine.handler_records(RECOVERY_UNIT), 20,
@@ -269,7 +290,7 @@ def test_encrypted_credential_works_end_to_end(machine, standin, secret):
     wait_for(lambda: not machine.path(STREAK).exists(), 10, "the streak to be forgotten")
 
 
-def test_start_timeout_ends_a_hung_run(machine, standin):
+def test_start_timeout_ends_a_hung_run(machine, standin, configured):
     """TimeoutStartSec= is the backstop behind the runner's own deadline: shortened to
     3 s here, it must end a run that hangs on the API and trigger the alert."""
     machine.avoid_boundary(15)
@@ -297,7 +318,7 @@ def test_start_timeout_ends_a_hung_run(machine, standin):
         machine.run(["systemctl", "reset-failed", UNIT], check=False)
 
 
-def test_timer_ticks_survive_a_hanging_api(machine, standin, secret):
+def test_timer_ticks_survive_a_hanging_api(machine, standin, configured):
     """With the API hanging at one tick the run ends (runner deadline, else
     TimeoutStartSec=) before the next tick, and the next tick runs and succeeds. Both
     ticks are timed against the minute boundary."""
@@ -305,14 +326,14 @@ def test_timer_ticks_survive_a_hanging_api(machine, standin, secret):
     try:
         first = next_boundary(time.time() + 2)
         sleep_until(first + 0.5)
-        STATE.setdefault("triggers", {})[first] = wait_tick(machine, first)
+        first_trigger = wait_tick(machine, first)
         hung_call = wait_for(lambda: [c for c in standin.calls()
                                       if c["received_at"] >= first - 0.001], 10,
                              "the hanging tick's call")[0]
         assert hung_call["secret_ok"], "the tick sent the wrong secret"
         running = machine.service()
         assert running["ActiveState"] == "activating"
-        lag_report("tick with the API hanging", first, running, hung_call)
+        lag_report("tick with the API hanging", first, first_trigger, running, hung_call)
 
         ended = machine.wait_idle(timeout=65)
         assert ended["InvocationID"] == running["InvocationID"]
@@ -331,7 +352,7 @@ def test_timer_ticks_survive_a_hanging_api(machine, standin, secret):
     expired, _ = assigned(standin, second)
     active = assigned(standin, second + 60)[1]
     sleep_until(second + 0.5)
-    STATE["triggers"][second] = wait_tick(machine, second)
+    second_trigger = wait_tick(machine, second)
     service = machine.wait_idle()
     assert service["InvocationID"] != ended["InvocationID"], "the next tick did not run"
     assert service["ActiveState"] == "inactive" and service["ExecMainStatus"] == "0", service
@@ -339,14 +360,14 @@ def test_timer_ticks_survive_a_hanging_api(machine, standin, secret):
     assert summary["OUTCOME"] == "ok" and summary["UNASSIGNED_COUNT"] == str(len(expired))
     call = call_for(standin, summary["REQUEST_ID"])
     assert call["secret_ok"]
-    lag = lag_report("configured tick", second, service, call)
+    lag = lag_report("configured tick", second, second_trigger, service, call)
     assert 0 <= lag <= 2
     still_expired, still_active = assigned(standin, second)
     assert not still_expired, f"expired requests still assigned: {still_expired}"
     assert active <= still_active, "requests within their SLA were unassigned"
 
 
-def test_persistent_timer_catches_up_after_power_off(machine, standin):
+def test_persistent_timer_catches_up_after_power_off(machine, standin, configured):
     machine.wait_idle()
     boundary = next_boundary()
     if boundary - time.time() < 8:
@@ -371,12 +392,15 @@ def test_persistent_timer_catches_up_after_power_off(machine, standin):
            f"{call['received_at'] - booted:.1f} s after the boot began")
 
 
-def test_journal_has_one_summary_per_run_and_no_secret(machine, secret):
+def test_journal_has_one_summary_per_run_and_no_secret(machine, secret, wrong_secret_run):
+    # A good run after the failed one: both outcomes are in the journal.
+    machine.avoid_boundary(10)
+    assert machine.start_service()[0] == 0
     records = machine.journal("-u", UNIT)
     runs = {r["INVOCATION_ID"] for r in records
             if r.get("MESSAGE_ID") == STARTING and r.get("INVOCATION_ID")}
     summaries = [r for r in records if "OUTCOME" in r and r.get("_SYSTEMD_UNIT") == UNIT]
-    assert len(runs) >= 7, f"expected at least 7 runs so far, found {len(runs)}"
+    assert len(runs) >= 2, f"expected at least 2 runs so far, found {len(runs)}"
     by_run = {}
     for record in summaries:
         by_run.setdefault(record["_SYSTEMD_INVOCATION_ID"], []).append(record)
@@ -394,6 +418,7 @@ def test_journal_has_one_summary_per_run_and_no_secret(machine, secret):
         else:
             assert record["PRIORITY"] == "3"
     outcomes = sorted(r["OUTCOME"] for r in summaries)
+    assert "ok" in outcomes and "auth" in outcomes, outcomes
     report(f"journal: {len(runs)} runs, one summary record each; outcomes {outcomes}")
 
     everything = machine.run(["journalctl", "--no-pager", "-o", "export"],
@@ -405,7 +430,9 @@ def test_journal_has_one_summary_per_run_and_no_secret(machine, secret):
 # -------------------------------------------------------------------- upgrade, remove
 
 
-def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build):
+def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build, configured,
+                                        encrypted):
+    assert machine.path(CONFIG).read_text() == configured
     deb2 = upgrade_build.result()
     inside = machine.stage(deb2)
     version = deb2.name.split("_")[1]
@@ -416,7 +443,7 @@ def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build):
 
     installed = machine.run(["dpkg-query", "-W", "-f=${Version}", "ticketing-cron"]).stdout
     assert installed == version
-    assert machine.path(CONFIG).read_text() == STATE["config"]
+    assert machine.path(CONFIG).read_text() == configured
     assert machine.path(CRED).exists() and machine.path(DROPIN).exists()
     assert machine.run(["systemctl", "is-enabled", TIMER]).stdout.strip() == "enabled"
     assert machine.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
@@ -428,19 +455,20 @@ def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build):
     assert rc == 0 and service["ExecMainStatus"] == "0", service
 
 
-def test_remove_keeps_the_config(machine):
+def test_remove_keeps_the_config(machine, configured, encrypted):
+    assert machine.path(CONFIG).read_text() == configured
     machine.avoid_boundary(15)
     machine.run(["apt-get", "remove", "-y", "ticketing-cron"], timeout=600)
     status = machine.run(["dpkg-query", "-W", "-f=${Status}", "ticketing-cron"]).stdout
     assert status == "deinstall ok config-files"
-    assert machine.path(CONFIG).read_text() == STATE["config"]
+    assert machine.path(CONFIG).read_text() == configured
     assert machine.path(CRED).exists()
     assert not machine.path("/usr/bin/ticketing-cron").exists()
     assert machine.run(["systemctl", "is-active", TIMER], check=False).stdout.strip() \
         != "active"
 
 
-def test_purge_leaves_nothing_behind(machine):
+def test_purge_leaves_nothing_behind(machine, installed, wrong_secret_run):
     assert machine.path("/var/lib/ticketing-cron").is_dir(), "no state to purge"
     machine.run(["apt-get", "purge", "-y", "ticketing-cron"], timeout=600)
     machine.run(["rm", "-rf", "/var/tmp/staged"])
@@ -456,5 +484,5 @@ def test_purge_leaves_nothing_behind(machine):
     ignored = re.compile(r"^/var/(log|cache)/|^/var/lib/(apt|dpkg)/|"
                          r"^/var/lib/systemd/(random-seed|credential\.secret|timers/stamp-)|"
                          r"^/var/tmp/systemd-private-")
-    new = sorted(p for p in after - STATE["files_before"] if not ignored.search(p))
+    new = sorted(p for p in after - installed if not ignored.search(p))
     assert not new, f"after purge these are new since before the install: {new}"

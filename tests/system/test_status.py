@@ -3,7 +3,9 @@ journal and real units (a job that never ran, healthy, failing with an alert sen
 overdue, config errors, a day of records), the Healthchecks ping from the sandboxed
 service, and the journal catalog (`journalctl -x`) from install to purge.
 
-The tests tell one story in order and share the container.
+The tests share the container. What a test needs to have happened before it (the
+config, the first tick, a failed run) comes from a module fixture, so that any test
+also runs alone.
 """
 
 import json
@@ -23,9 +25,6 @@ pytestmark = pytest.mark.system
 WRONG_SECRET = "tc-wrong-5b2d8f10e4c36a79"
 ALL_IDS = set(message_ids.OUTCOME.values()) | set(message_ids.ALERT.values()) | \
     {message_ids.PING_FAILED}
-STATE = {}
-
-
 @pytest.fixture(scope="module")
 def hc():
     service = Healthchecks()
@@ -38,8 +37,37 @@ def sbox(workdir, base_rootfs, deb, standin):
     started = time.monotonic()
     b = StatusBox.create(workdir, base_rootfs, deb)
     yield b
-    b.machine.poweroff()
+    b.machine.discard()
     report(f"status tests: {time.monotonic() - started:.0f} s in their container")
+
+
+@pytest.fixture(scope="module")
+def configured(sbox, standin, secret, hc):
+    """The config (Healthchecks pings on) and the secret in place, and the timer
+    started just after a minute boundary: returns the boundary of its first tick."""
+    sbox.machine.write(CONFIG, config_text(standin.url, hc.ping_url))
+    install_secret(sbox, secret)
+    return sbox.start_timer_after_boundary()
+
+
+@pytest.fixture(scope="module")
+def first_tick(sbox, standin, configured):
+    """The timer's first run, two expired requests waiting for it: returns its
+    summary record once the run (and its ping) ended."""
+    standin.seed(expired=2)
+    sleep_until(configured + 1)
+    summary = wait_for(lambda: sbox.machine.summaries(), 60, "the tick's summary record")[-1]
+    sbox.machine.wait_idle()  # the record comes before the ping
+    return summary
+
+
+@pytest.fixture(scope="module")
+def failed_run(sbox, first_tick):
+    """A run with a wrong secret after a good one: returns (exit status, invocation)."""
+    sbox.machine.avoid_boundary(40)
+    install_secret(sbox, WRONG_SECRET)
+    rc = sbox.start_run()
+    return rc, sbox.machine.show(UNIT, "InvocationID")["InvocationID"]
 
 
 def iso(epoch):
@@ -76,11 +104,8 @@ def test_install_indexes_the_catalog(sbox):
 # ------------------------------------------------------------------- status
 
 
-def test_a_job_that_never_ran(sbox, standin, secret, hc):
-    sbox.machine.write(CONFIG, config_text(standin.url, hc.ping_url))
-    install_secret(sbox, secret)
-    boundary = sbox.start_timer_after_boundary()
-    STATE["boundary"] = boundary
+def test_a_job_that_never_ran(sbox, configured):
+    boundary = configured
     rc, doc = sbox.status_json()
     assert rc == 0 and doc["healthy"] is True
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["generated_at"])
@@ -109,15 +134,11 @@ def test_a_job_that_never_ran(sbox, standin, secret, hc):
     assert "report: run by hand only (no schedule)" in out
 
 
-def test_healthy_after_a_tick_which_pinged_healthchecks(sbox, standin, hc):
+def test_healthy_after_a_tick_which_pinged_healthchecks(sbox, hc, configured, first_tick):
     m = sbox.machine
-    standin.seed(expired=2)
-    boundary = STATE["boundary"]
-    sleep_until(boundary + 1)
-    summary = wait_for(lambda: m.summaries(), 60, "the tick's summary record")[-1]
+    boundary, summary = configured, first_tick
     assert summary["OUTCOME"] == "ok", summary["MESSAGE"]
     assert summary["MESSAGE_ID"] == message_ids.OUTCOME["ok"]
-    m.wait_idle()  # the record comes before the ping; a run still pinging is "running"
     rc, job = sbox.job()
     assert rc == 0 and job["state"] == "ok" and job["problem"] is None
     run = job["last_run"]
@@ -141,13 +162,9 @@ def test_healthy_after_a_tick_which_pinged_healthchecks(sbox, standin, hc):
     assert hc.check_path not in json.dumps(m.journal("-t", "ticketing-cron"))
 
 
-def test_failing_with_an_alert_sent(sbox):
-    m = sbox.machine
-    m.avoid_boundary(40)
-    install_secret(sbox, WRONG_SECRET)
-    assert sbox.start_run() == 77
-    invocation = m.show(UNIT, "InvocationID")["InvocationID"]
-    STATE["failed_invocation"] = invocation
+def test_failing_with_an_alert_sent(sbox, failed_run):
+    rc, invocation = failed_run
+    assert rc == 77
     (alert,) = sbox.wait_alert_handler(invocation)
     assert alert["ALERT"] == "failure"
     assert alert.get("MESSAGE_ID") == message_ids.ALERT["failure"]
@@ -166,16 +183,16 @@ def test_failing_with_an_alert_sent(sbox):
     assert "alerted (1 alert sent)" in out
 
 
-def test_journalctl_x_explains_the_failed_run(sbox):
+def test_journalctl_x_explains_the_failed_run(sbox, failed_run):
     out = sbox.machine.run(["journalctl", "-x", "--no-pager", "-u", UNIT,
-                            f"_SYSTEMD_INVOCATION_ID={STATE['failed_invocation']}"]).stdout
+                            f"_SYSTEMD_INVOCATION_ID={failed_run[1]}"]).stdout
     print(out)
     assert "sla-check auth: the API rejected the secret (HTTP 401)" in out
     assert "Subject: the app rejected the secret for job sla-check (exit 77)" in out
     assert "sha256sum" in out and "Defined-By: ticketing-cron" in out
 
 
-def test_overdue_when_the_timer_is_stopped_or_disabled(sbox, secret):
+def test_overdue_when_the_timer_is_stopped_or_disabled(sbox, secret, configured):
     m = sbox.machine
     install_secret(sbox, secret)
     m.avoid_boundary(40)
@@ -196,8 +213,11 @@ def test_overdue_when_the_timer_is_stopped_or_disabled(sbox, secret):
     assert sbox.job()[0] == 0
 
 
-def test_overdue_when_a_due_run_left_no_record(sbox, secret):
+def test_overdue_when_a_due_run_left_no_record(sbox, secret, configured):
     m = sbox.machine
+    install_secret(sbox, secret)
+    m.avoid_boundary(40)
+    assert sbox.start_run() == 0  # a good run to be the last one
     m.run(["rm", "-f", SECRET])  # the next tick is skipped by the unit's condition
     boundary = next_boundary()
     sleep_until(boundary + 1)
@@ -224,7 +244,7 @@ def test_config_errors_exit_78(sbox, standin, hc):
     assert rc == 78 and "no job 'no-such-job'" in err
 
 
-def test_a_day_of_records_is_summarized_quickly(sbox):
+def test_a_day_of_records_is_summarized_quickly(sbox, configured):
     m = sbox.machine
     m.run(["systemctl", "stop", TIMER])
     before = sbox.job()[1]["last_24h"]["runs"]

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import (FAILURE_UNIT, Standin, boot_copy, next_boundary, report, sleep_until,
+from harness import (FAILURE_UNIT, Standin, boot_with_package, next_boundary, report, sleep_until,
                      wait_for)
 
 CONFIG = "/etc/ticketing-cron/config.toml"
@@ -37,18 +37,14 @@ class Server:
 
     @classmethod
     def create(cls, own, name, base_rootfs, deb, url, secret):
-        logs = own / f"{name}-console"  # each machine's console log of its own
-        logs.mkdir(exist_ok=True)
-        machine = boot_copy(base_rootfs, own / name, logs, f"tc-{name}-{os.getpid()}")
+        machine, _ = boot_with_package(base_rootfs, deb, own / name,
+                                       f"tc-{name}-{os.getpid()}")
         try:
-            inside = machine.stage(deb)
-            machine.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", inside],
-                        timeout=900)
             machine.write(CONFIG, f'[api]\nbase_url = "{url}"\ndeadline = 20\n\n'
                                   f'[jobs.sla-check]\npath = "/api/cron/sla-check"\n')
             machine.run(["install", "-m", "0600", "/dev/stdin", SECRET], input=secret + "\n")
         except BaseException:
-            machine.poweroff()
+            machine.discard()
             raise
         return cls(machine)
 
@@ -103,7 +99,7 @@ def two(workdir, base_rootfs, deb, secret):
         yield app, servers
     finally:
         for server in servers:
-            server.machine.poweroff()
+            server.machine.discard()
         app.stop()
 
 
