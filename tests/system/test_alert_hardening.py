@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 
-from alert_support import (MAIL_ADDRESS, POLICY_RC_D, AlertBox, Hook, body, config_text,
+from alert_support import (MAIL_ADDRESS, AlertBox, Hook, body, config_text,
                            subject)
-from harness import FAILURE_UNIT, RECOVERY_UNIT, UNIT, report, wait_for
+from harness import FAILURE_UNIT, POLICY_RC_D, RECOVERY_UNIT, UNIT, report, wait_for
 from support import LoopbackServer, send
 
 pytestmark = pytest.mark.system
