@@ -33,11 +33,12 @@ def check(config_path, out, err, environ=os.environ):
         problems.extend(report_schedules(config, out, err, environ))
     warnings = []
     try:
-        secret = read_secret(environ, warnings)
+        secret = read_secret(environ, warnings, config_path)
     except CronError as e:
         problems.append(e.message)
     else:
-        out.write(f"secret {secret_path(environ)}: ok ({len(secret)} characters)\n")
+        out.write(f"secret {secret_path(environ, config_path)}: ok ({len(secret)} "
+                  f"characters)\n")
     for warning in warnings:
         err.write(f"ticketing-cron: warning: {warning}\n")
     for problem in problems:

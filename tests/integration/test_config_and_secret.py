@@ -1,6 +1,5 @@
 """Bad configuration and bad secrets: exit 78, a clear message, and no request sent."""
 
-import os
 
 import pytest
 
@@ -193,14 +192,50 @@ def test_secret_without_newline(cli, server):
     assert server.received[0].headers["x-cron-secret"] == cli.secret
 
 
-def test_without_credentials_directory_the_etc_path_is_named(cli, server):
+def test_without_credentials_directory_the_file_beside_the_config_is_read(cli, server):
+    """`--config DIR/config.toml` means DIR/cron-secret to run and check alike (as
+    import-env writes it), not /etc/ticketing-cron/cron-secret."""
     cli.configure(server.url)
-    result = cli.run("check", verbose=False, env={"CREDENTIALS_DIRECTORY": ""})
-    if os.path.exists("/etc/ticketing-cron/cron-secret"):
-        assert "secret /etc/ticketing-cron/cron-secret" in result.stdout + result.stderr
-    else:
-        assert result.status == EXIT["config"]
-        assert "secret /etc/ticketing-cron/cron-secret: no such file" in result.stderr
+    beside = cli.tmp / "cron-secret"
+    no_credentials = {"CREDENTIALS_DIRECTORY": ""}
+    result = cli.run("check", verbose=False, env=no_credentials)
+    assert result.status == EXIT["config"]
+    assert f"secret {beside}: no such file" in result.stderr
+    assert f"install -m 0600 /dev/stdin {beside}" in result.stderr
+    assert "/etc/ticketing-cron" not in result.stderr
+
+    beside.write_text(cli.secret + "\n")
+    beside.chmod(0o600)
+    result = cli.run("check", verbose=False, env=no_credentials)
+    assert result.status == 0, result.stderr
+    assert f"secret {beside}: ok" in result.stdout
+    result = cli.run("run", env=no_credentials)
+    assert result.status == 0, result.stderr
+    assert len(server.received) == 1
+    assert server.received[0].headers["x-cron-secret"] == cli.secret
+
+
+def test_credentials_directory_comes_before_the_file_beside_the_config(cli, server):
+    cli.configure(server.url)
+    beside = cli.tmp / "cron-secret"
+    beside.write_text("tc-the-file-beside-the-config-1\n")
+    beside.chmod(0o600)
+    result = cli.run("run")
+    assert result.status == 0, result.stderr
+    assert server.received[0].headers["x-cron-secret"] == cli.secret
+
+
+def test_run_of_a_mistyped_job_suggests_the_close_name(cli, server):
+    cli.configure(server.url)
+    result = cli.run("run", "sla-chek", verbose=False)
+    assert result.status == EXIT["config"]
+    assert "no job 'sla-chek'" in result.stderr
+    assert "did you mean sla-check?" in result.stderr
+    assert "add a [jobs.sla-chek] table" not in result.stderr
+    result = cli.run("run", "nightly-report", verbose=False)
+    assert result.status == EXIT["config"]
+    assert "add a [jobs.nightly-report] table with its path" in result.stderr
+    assert server.received == []
 
 
 def test_secret_is_not_in_argv_or_environment_of_the_process(cli, serve):

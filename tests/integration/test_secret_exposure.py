@@ -265,8 +265,9 @@ def test_a_fifo_is_refused_without_hanging(cli, server):
     path = cli.cred_dir / "cron-secret"
     path.unlink()
     os.mkfifo(path, 0o600)
+    # The fix writes the file that the credential comes from: beside the config.
     refused(cli, server, f"secret {path}: is a FIFO, not a regular file",
-            "install -m 0600 /dev/stdin /etc/ticketing-cron/cron-secret")
+            f"install -m 0600 /dev/stdin {cli.tmp / 'cron-secret'}")
 
 
 def test_a_secret_owned_by_another_user_is_refused(cli, server):

@@ -5,29 +5,48 @@ import os
 import stat
 
 from ticketing_cron.base.errors import ConfigError, unreadable
+from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH
 
 CREDENTIAL_NAME = "cron-secret"
-FALLBACK_PATH = "/etc/ticketing-cron/cron-secret"
 MAX_SECRET_BYTES = 4096
 SHORT_SECRET_CHARS = 16
-WRITE_IT = f"write the secret to a regular file with: install -m 0600 /dev/stdin {FALLBACK_PATH}"
 
 
-def secret_path(environ=os.environ):
-    """Where the secret is: systemd's credentials directory, else the file in /etc.
+def secret_file(config_path=DEFAULT_CONFIG_PATH):
+    """The secret file that belongs to a config: ``cron-secret`` beside it
+    (/etc/ticketing-cron/cron-secret for the packaged config, which the units'
+    LoadCredential= loads). So `--config` means the same to every command.
+
+    Args:
+        config_path: the config file's path (str).
+    Returns:
+        The path (str) of the file the administrator writes.
+    """
+    return os.path.join(os.path.dirname(config_path) or ".", CREDENTIAL_NAME)
+
+
+def secret_path(environ=os.environ, config_path=DEFAULT_CONFIG_PATH):
+    """Where the secret is read from: systemd's credentials directory, else the file
+    beside the config (secret_file).
 
     Args:
         environ: the process environment (a mapping).
+        config_path: the config file's path (str).
     Returns:
         The path (str) to read.
     """
     directory = environ.get("CREDENTIALS_DIRECTORY")
     if directory:
         return os.path.join(directory, CREDENTIAL_NAME)
-    return FALLBACK_PATH
+    return secret_file(config_path)
 
 
-def read_secret(environ=os.environ, warnings=None):
+def write_it(source):
+    """The fix that writes the secret file anew."""
+    return f"write the secret to a regular file with: install -m 0600 /dev/stdin {source}"
+
+
+def read_secret(environ=os.environ, warnings=None, config_path=DEFAULT_CONFIG_PATH):
     """Read and validate the secret.
 
     One trailing newline is stripped (what `echo` and here-strings add). The file is
@@ -39,6 +58,8 @@ def read_secret(environ=os.environ, warnings=None):
         environ: the process environment (a mapping).
         warnings: a list to which problems that do not stop a run are appended
             (group access, a short secret), or None to ignore them.
+        config_path: the config file, beside which the secret file is (when
+            $CREDENTIALS_DIRECTORY is unset).
     Returns:
         The secret (str).
     Raises:
@@ -47,14 +68,15 @@ def read_secret(environ=os.environ, warnings=None):
         than root or the running user, empty, too long, or holds whitespace, control
         or non-ASCII characters. The message never holds the secret.
     """
-    path = secret_path(environ)
+    path = secret_path(environ, config_path)
+    source = secret_file(config_path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
                      | os.O_CLOEXEC)
     except OSError as e:
-        raise open_error(path, e) from None
+        raise open_error(path, e, source) from None
     try:
-        problem = file_problem(os.fstat(fd), path, os.geteuid(), warnings)
+        problem = file_problem(os.fstat(fd), path, os.geteuid(), warnings, source)
         if problem:
             raise ConfigError(f"secret {path}: {problem}")
         raw = read_at_most(fd, MAX_SECRET_BYTES + 1)
@@ -67,7 +89,7 @@ def read_secret(environ=os.environ, warnings=None):
     problem = secret_problem(raw)
     if problem:
         raise ConfigError(f"secret {path}: {problem}; write it again with: "
-                        f"install -m 0600 /dev/stdin {FALLBACK_PATH}")
+                          f"install -m 0600 /dev/stdin {source}")
     if warnings is not None and len(raw) < SHORT_SECRET_CHARS:
         warnings.append(f"secret {path}: only {len(raw)} characters; a secret under "
                         f"{SHORT_SECRET_CHARS} is easy to guess and too short to keep out "
@@ -77,8 +99,9 @@ def read_secret(environ=os.environ, warnings=None):
     return raw.decode("ascii")
 
 
-def open_error(path, error):
-    """The config error for a secret file that could not be opened."""
+def open_error(path, error, source):
+    """The config error for a secret file that could not be opened (source: the
+    file the fix writes, see secret_file)."""
     if error.errno == errno.ELOOP and os.path.islink(path):
         return ConfigError(f"secret {path}: is a symbolic link, which is not "
                          f"followed (whoever may change its target could swap the secret); "
@@ -86,14 +109,14 @@ def open_error(path, error):
                          f"\"$(readlink -f {path})\" {path} && chmod 0600 {path}")
     if error.errno == errno.ENXIO:
         return ConfigError(f"secret {path}: is a socket or a device, not a regular "
-                         f"file; {WRITE_IT}")
+                           f"file; {write_it(source)}")
     return unreadable(f"secret {path}", error, "write the app's CRON_SECRET there with: "
-                      f"install -m 0600 /dev/stdin {FALLBACK_PATH}",
+                      f"install -m 0600 /dev/stdin {source}",
                       "run as root, or through the service, which receives it with "
                       "LoadCredential=")
 
 
-def file_problem(st, path, euid, warnings=None):
+def file_problem(st, path, euid, warnings=None, source=None):
     """Say what is unsafe about the secret file, from its fstat() result.
 
     Args:
@@ -101,6 +124,7 @@ def file_problem(st, path, euid, warnings=None):
         path: its path, for the fix in the message.
         euid: the running user's id (root, or the service's user for a credential).
         warnings: a list for what is only worth a warning (group access), or None.
+        source: the file that a fix writes anew (default: path).
     Returns:
         A description with the fix, or None when the file is fine to read.
     """
@@ -108,7 +132,7 @@ def file_problem(st, path, euid, warnings=None):
         return "is a directory, not a file"
     if not stat.S_ISREG(st.st_mode):
         kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or other special file"
-        return f"is {kind}, not a regular file; {WRITE_IT}"
+        return f"is {kind}, not a regular file; {write_it(source or path)}"
     mode = stat.S_IMODE(st.st_mode)
     if st.st_uid not in (0, euid):
         return (f"is owned by {user_name(st.st_uid)}, not by root (or the user running "

@@ -71,6 +71,18 @@ def run_job(config_path, job_name, log, environ=os.environ, scheduled=False):
     return EXIT_STATUS[outcome]
 
 
+def unknown_job(job_name, jobs, config_path):
+    """The config error for `run NAME` with no such job: a close name first (a typo
+    is likelier than a job still to be added), else how to add it."""
+    import difflib  # only on this error path
+
+    known = ", ".join(sorted(jobs)) or "none"
+    near = difflib.get_close_matches(job_name, sorted(jobs), n=1, cutoff=0.6)
+    fix = (f"did you mean {near[0]}?" if near else
+           f"add a [jobs.{job_name}] table with its path")
+    return ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known}); {fix}")
+
+
 def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=False):
     """Load config and secret, make the call within the deadline, judge the reply.
 
@@ -88,15 +100,13 @@ def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=F
     config = load_config(config_path)
     job = config.jobs.get(job_name)
     if job is None:
-        known = ", ".join(sorted(config.jobs)) or "none"
-        raise ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known}); "
-                        f"add a [jobs.{job_name}] table with its path")
+        raise unknown_job(job_name, config.jobs, config_path)
     if job.ping_url and ping is not None:
         ping.update(url=job.ping_url, deadline_at=time.monotonic() + (
             job.deadline if job.deadline is not None else config.api.deadline))
     slot = slot_for(job, fields["REQUEST_ID"], scheduled)
     fields.update(IDEMPOTENCY_KEY=slot.key, SCHEDULED_AT=slot.scheduled_at)
-    secret = read_secret(environ)
+    secret = read_secret(environ, config_path=config_path)
     log.hide(secret)
     api = config.api
     request = client.Request(url=api.base_url + job.path, secret=secret,

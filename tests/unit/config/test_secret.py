@@ -26,6 +26,11 @@ def test_path_prefers_the_credentials_directory():
         "/run/credentials/x/cron-secret"
     assert secret_path({}) == "/etc/ticketing-cron/cron-secret"
     assert secret_path({"CREDENTIALS_DIRECTORY": ""}) == "/etc/ticketing-cron/cron-secret"
+    # The secret follows the config: `--config` means the same to every command.
+    assert secret_path({}, "/srv/tc/config.toml") == "/srv/tc/cron-secret"
+    assert secret_path({}, "config.toml") == "./cron-secret"
+    assert secret_path({"CREDENTIALS_DIRECTORY": "/run/credentials/x"},
+                       "/srv/tc/config.toml") == "/run/credentials/x/cron-secret"
 
 
 @pytest.mark.parametrize("raw", [b"abc", b"A-z_0.9~!$%", b"x" * 4096])
