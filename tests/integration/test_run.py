@@ -65,6 +65,21 @@ def test_rejected_secret_is_auth(cli, serve, status):
     assert len(server.received) == 1, "401/403 must not be retried"
 
 
+def test_rejected_secret_names_this_sides_fingerprint_to_compare(cli, serve):
+    """What the administrator compares with the app's CRON_SECRET, showing neither:
+    the length and the start of the SHA-256 that `printf %s "$CRON_SECRET" | sha256sum`
+    gives on the app's side."""
+    server = serve(status_reply(401, {"error": "Unauthorized"}))
+    cli.configure(server.url)
+    result = cli.run("run", verbose=False)
+    assert result.status == EXIT["auth"]
+    digest = subprocess.run(["sha256sum"], input=cli.secret.encode(), capture_output=True,
+                            check=True).stdout.decode()[:12]
+    assert (f"(this server's: {len(cli.secret)} characters, sha256 {digest}; the app's: "
+            f'printf %s "$CRON_SECRET" | sha256sum)') in result.stderr
+    assert cli.secret not in result.stderr + result.stdout
+
+
 def test_not_found_is_protocol_and_names_the_url(cli, serve):
     server = serve(status_reply(404, {"error": "Not found"}))
     cli.configure(server.url)

@@ -41,6 +41,21 @@ def secret_path(environ=os.environ, config_path=DEFAULT_CONFIG_PATH):
     return secret_file(config_path)
 
 
+def fingerprint(secret):
+    """How output names a secret without showing it: its length and the first 12 hex
+    digits (48 bits) of its SHA-256, which the app's side can compute the same way:
+    printf %s "$CRON_SECRET" | sha256sum.
+
+    Args:
+        secret: the secret (str).
+    Returns:
+        e.g. "40 characters, sha256 1a2b3c4d5e6f".
+    """
+    import hashlib  # only on the paths that name a secret
+
+    return f"{len(secret)} characters, sha256 {hashlib.sha256(secret.encode()).hexdigest()[:12]}"
+
+
 def write_it(source):
     """The fix that writes the secret file anew."""
     return f"write the secret to a regular file with: install -m 0600 /dev/stdin {source}"

@@ -7,7 +7,6 @@ each file is replaced atomically; the secret is never printed, only its length a
 the start of its SHA-256.
 """
 
-import hashlib
 import os
 import stat
 
@@ -18,7 +17,7 @@ from ticketing_cron.config.credential import (DROPIN_PATH, DROPIN_TEXT, check_th
                                              encrypt_secret, run)
 from ticketing_cron.migrate.envfile import read_envfile
 from ticketing_cron.base.errors import ConfigError, CronError, unreadable
-from ticketing_cron.config.secret import MAX_SECRET_BYTES, secret_problem
+from ticketing_cron.config.secret import MAX_SECRET_BYTES, fingerprint, secret_problem
 
 SERVICE_CONFIG_DIR = "/etc/ticketing-cron"
 REPLACED_BY = {
@@ -26,12 +25,6 @@ REPLACED_BY = {
                  "debug detail and `journalctl -u ticketing-cron -p err` shows failures only",
     "NODE_ENV": "ticketing-cron has no modes; nothing replaces it",
 }
-
-
-def fingerprint(secret):
-    """How output names a secret: its length and the first 12 hex digits of its
-    SHA-256 (compare with `printf %s "$CRON_SECRET" | sha256sum` on the app's side)."""
-    return f"{len(secret)} characters, sha256 {hashlib.sha256(secret.encode()).hexdigest()[:12]}"
 
 
 def import_env(env_path, config_path, encrypt, dry_run, out, err):

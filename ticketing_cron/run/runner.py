@@ -6,11 +6,11 @@ import traceback
 
 from ticketing_cron.base.catalog import OUTCOME as MESSAGE_ID
 from ticketing_cron.base.deadline import alarm_at, terminate_on_sigterm
-from ticketing_cron.base.errors import EXIT_STATUS, ConfigError, CronError, Interrupted
+from ticketing_cron.base.errors import EXIT_STATUS, AuthError, ConfigError, CronError, Interrupted
 from ticketing_cron.base.redact import Redactor
 from ticketing_cron.base.text import plural
 from ticketing_cron.config.load import load_config
-from ticketing_cron.config.secret import read_secret
+from ticketing_cron.config.secret import fingerprint, read_secret
 from ticketing_cron.http import client
 from ticketing_cron.run.judge import judge
 from ticketing_cron.run.slot import slot_for
@@ -127,7 +127,13 @@ def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=F
                   f"job's deadline) passed before the API answered"):
         reply = client.post(request, deadline_at, log, on_attempt=count_attempt)
     fields["HTTP_STATUS"] = reply.status
-    return judge(redact_reply(reply, Redactor(secret)), request.url, keyed=True)
+    try:
+        return judge(redact_reply(reply, Redactor(secret)), request.url, keyed=True)
+    except AuthError as e:
+        # Names this side's secret so that the two can be compared, showing neither.
+        raise AuthError(f"{e.message} (this server's: {fingerprint(secret)}; the app's: "
+                        f"printf %s \"$CRON_SECRET\" | sha256sum)",
+                        http_status=e.http_status) from None
 
 
 def redact_reply(reply, redactor):
