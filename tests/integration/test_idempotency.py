@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from fake_clock import faketime_env
-from support import EXIT, REPO, ok_reply, sequence, status_reply
+from support import EXIT, REPO, ok_reply, send, sequence, status_reply
 
 
 def run_at(cli, moment, *args):
@@ -98,6 +98,36 @@ def test_a_plain_success_is_no_duplicate(cli, serve):
     assert "DUPLICATE" not in cli.run("run", "--scheduled").fields
 
 
+def replayed_reply(value, count=4):
+    def respond(handler, request):
+        send(handler, 200, {"success": True, "unassignedCount": count},
+             [("Idempotent-Replayed", value)])
+    return respond
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", " True "])
+def test_a_replayed_reply_is_logged_as_a_replay_not_as_work(cli, serve, value):
+    server = serve(replayed_reply(value))
+    cli.configure(server.url)
+    result = cli.run("run", "--scheduled")
+    assert result.status == EXIT["ok"], result.stderr
+    assert "sla-check ok: done before: the app replayed its earlier reply" in result.summary
+    assert "4 requests unassigned then (HTTP 200" in result.summary
+    assert result.fields["REPLAYED"] == "1"
+    assert "UNASSIGNED_COUNT" not in result.fields
+    assert result.fields["REPLAYED_UNASSIGNED_COUNT"] == "4"
+
+
+@pytest.mark.parametrize("value", ["false", "yes", "1", "", "true\u00a0" * 300])
+def test_other_replayed_header_values_are_work_done_here(cli, serve, value):
+    server = serve(replayed_reply(value.encode("utf-8").decode("latin-1")))
+    cli.configure(server.url)
+    result = cli.run("run", "--scheduled")
+    assert result.status == EXIT["ok"], result.stderr
+    assert "sla-check ok: 4 requests unassigned" in result.summary
+    assert result.fields["UNASSIGNED_COUNT"] == "4" and "REPLAYED" not in result.fields
+
+
 # --- the stand-in app dedupes by key -----------------------------------------------
 
 
@@ -113,7 +143,12 @@ def test_the_standin_replays_the_first_reply_to_a_repeated_key(cli, standin):
     first = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
     second = run_at(cli, "2026-11-29 17:48:00", "--scheduled")
     assert "3 requests unassigned" in first.summary
-    assert "3 requests unassigned" in second.summary  # the first reply, again
+    assert first.fields["UNASSIGNED_COUNT"] == "3" and "REPLAYED" not in first.fields
+    # The first reply, again: logged as a replay, its work not counted twice.
+    assert "done before: the app replayed its earlier reply to this run's " \
+        "Idempotency-Key: 3 requests unassigned then" in second.summary
+    assert second.fields["REPLAYED"] == "1" and "UNASSIGNED_COUNT" not in second.fields
+    assert second.fields["REPLAYED_UNASSIGNED_COUNT"] == "3"
     assert len(api(standin + "/_standin/history")) == 3  # the work was done once
     calls = api(standin + "/_standin/calls")
     assert [c["idempotency"] for c in calls] == ["new", "replayed"]

@@ -19,12 +19,13 @@ MAX_REPLY_BYTES = 1024 * 1024
 READ_CHUNK = 64 * 1024
 
 
-Reply = namedtuple("Reply", "status body attempts location content_type retry_after",
-                   defaults=(None, None, None))
+Reply = namedtuple("Reply", "status body attempts location content_type retry_after replayed",
+                   defaults=(None, None, None, False))
 Reply.__doc__ = """The final HTTP reply of a run.
 
 status: HTTP status; body: at most MAX_REPLY_BYTES of it; attempts: how many requests
-were made; location, content_type and retry_after: those headers, or None.
+were made; location, content_type and retry_after: those headers, or None; replayed:
+the app said "Idempotent-Replayed: true" (an earlier reply to the same key, repeated).
 """
 
 
@@ -79,7 +80,13 @@ def send_once(pool, request, headers, remaining, attempt, body=b"{}"):
     return Reply(status=response.status, body=body, attempts=attempt,
                  location=response.headers.get("Location"),
                  content_type=response.headers.get("Content-Type"),
-                 retry_after=response.headers.get("Retry-After"))
+                 retry_after=response.headers.get("Retry-After"),
+                 replayed=is_true(response.headers.get("Idempotent-Replayed")))
+
+
+def is_true(value):
+    """True for a header value of "true" (any case, spaces around), else False."""
+    return isinstance(value, str) and value.strip().lower() == "true"
 
 
 def resolve(pool, request, remaining):

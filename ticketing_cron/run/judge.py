@@ -11,11 +11,14 @@ from ticketing_cron.base.errors import (AuthError, ConfigError, ProtocolError,
 SNIPPET_CHARS = 200
 
 
-Success = namedtuple("Success", "http_status unassigned_count server_duration_ms duplicate",
-                     defaults=(None, None, False))
+Success = namedtuple("Success",
+                     "http_status unassigned_count server_duration_ms duplicate replayed",
+                     defaults=(None, None, False, False))
 Success.__doc__ = ("A successful run's figures: from the reply when it has them, else None; "
                    "duplicate: the app said another server has this run (409 to a keyed "
-                   "request).")
+                   "request); replayed: the reply repeats an earlier one to the same key "
+                   "(Idempotent-Replayed), so its figures are that run's work, not this "
+                   "one's.")
 
 
 def judge(reply, url, keyed=False):
@@ -85,7 +88,8 @@ def judge_body(reply):
         raise ProtocolError(f"{why} (HTTP {status})", http_status=status)
     return Success(http_status=status,
                    unassigned_count=whole_number(data.get("unassignedCount")),
-                   server_duration_ms=whole_number(data.get("durationMs")))
+                   server_duration_ms=whole_number(data.get("durationMs")),
+                   replayed=bool(getattr(reply, "replayed", False)))
 
 
 def redirect_message(reply, url):

@@ -53,10 +53,15 @@ def run_job(config_path, job_name, log, environ=os.environ, scheduled=False):
         log.debug("traceback: " + " | ".join(traceback.format_exc().splitlines()))
     duration_ms = client.ms(time.monotonic() - started)
     if success is not None:
+        # A replay's figures are the earlier run's work: not counted again (status,
+        # metrics) but kept apart, so that two servers' records add up.
         fields.update(HTTP_STATUS=success.http_status,
-                      UNASSIGNED_COUNT=success.unassigned_count,
+                      UNASSIGNED_COUNT=None if success.replayed else success.unassigned_count,
+                      REPLAYED_UNASSIGNED_COUNT=success.unassigned_count
+                      if success.replayed else None,
                       SERVER_DURATION_MS=success.server_duration_ms,
-                      DUPLICATE=1 if success.duplicate else None)
+                      DUPLICATE=1 if success.duplicate else None,
+                      REPLAYED=1 if success.replayed else None)
         message = success_message(success, fields["ATTEMPTS"], duration_ms)
     fields.update(OUTCOME=outcome, DURATION_MS=duration_ms, EXIT_STATUS=EXIT_STATUS[outcome],
                   MESSAGE_ID=MESSAGE_ID[outcome])
@@ -159,7 +164,12 @@ def success_message(success, attempts, duration_ms):
     if success.duplicate:
         return (f"another server has this run: the app answered HTTP {success.http_status} "
                 f"to its Idempotency-Key ({duration_ms} ms, {plural(attempts, 'attempt')})")
-    if success.unassigned_count is None:
+    if success.replayed:
+        then = ("" if success.unassigned_count is None else
+                f": {plural(success.unassigned_count, 'request')} unassigned then")
+        what = (f"done before: the app replayed its earlier reply to this run's "
+                f"Idempotency-Key{then}")
+    elif success.unassigned_count is None:
         what = "the API reported success"
     else:
         what = f"{plural(success.unassigned_count, 'request')} unassigned"
