@@ -152,8 +152,15 @@ def test_check_reports_a_good_setup_and_calls_nothing(cli, server):
     (b"abc\x00def", "holds control characters"),
     ("sécret".encode(), "holds non-ASCII bytes"),
     (b"x" * 5000, "is longer than 4096 bytes"),
+    # The old app's README and the Kubernetes example: anyone can send these.
+    (b"your-secure-random-secret-key-here\n", "is an example value from documentation"),
+    (b"your-secret", "is an example value from documentation"),
+    (b"REPLACE-WITH-THE-APPS-CRON_SECRET", "is an example value from documentation"),
+    (b"${CRON_SECRET}\n", "is a shell variable's name, not its value"),
+    (b"$CRON_SECRET", "is a shell variable's name, not its value"),
 ], ids=["empty", "newline-only", "space", "tab", "two-newlines", "crlf", "nul", "non-ascii",
-        "too-long"])
+        "too-long", "old-readme-placeholder", "heroku-placeholder", "kubernetes-placeholder",
+        "unexpanded-braces", "unexpanded"])
 def test_bad_secret(cli, server, data, expected):
     cli.configure(server.url)
     cli.write_secret(data)
@@ -162,6 +169,19 @@ def test_bad_secret(cli, server, data, expected):
                         "install -m 0600")
     check = cli.run("check", verbose=False)
     assert check.status == EXIT["config"] and expected in check.stderr
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_secret_in_the_env_files_quotes_is_warned_about(cli, server, quote):
+    """Copied with the .env's quotes: the app's value has none, so a 401 would follow."""
+    cli.configure(server.url)
+    cli.write_secret(f"{quote}{cli.secret}{quote}\n".encode())
+    check = cli.run("check", verbose=False)
+    assert check.status == 0, check.stderr  # a quote may be part of a secret: warn only
+    assert f"warning: secret {cli.cred_dir / 'cron-secret'}: starts and ends with a quote " \
+        f"({quote})" in check.stderr
+    assert "write it again without them" in check.stderr
+    assert cli.secret not in check.stderr + check.stdout
 
 
 def test_missing_secret(cli, server):

@@ -10,6 +10,11 @@ from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH
 CREDENTIAL_NAME = "cron-secret"
 MAX_SECRET_BYTES = 4096
 SHORT_SECRET_CHARS = 16
+# Example values that documentation printed (the Node.js app's README, the Kubernetes
+# example): anyone can send them, so a secret equal to one is refused.
+PLACEHOLDERS = frozenset({b"your-secure-random-secret-key-here", b"your-secret",
+                          b"replace-with-the-apps-cron_secret"})
+MAKE_ONE = "make a random one (openssl rand -hex 32) and set it as the app's CRON_SECRET"
 
 
 def secret_file(config_path=DEFAULT_CONFIG_PATH):
@@ -105,6 +110,10 @@ def read_secret(environ=os.environ, warnings=None, config_path=DEFAULT_CONFIG_PA
     if problem:
         raise ConfigError(f"secret {path}: {problem}; write it again with: "
                           f"install -m 0600 /dev/stdin {source}")
+    if warnings is not None and len(raw) >= 2 and raw[:1] == raw[-1:] and raw[:1] in b"\"'":
+        warnings.append(f"secret {path}: starts and ends with a quote ({raw[:1].decode()}); "
+                        f"a .env file's quotes are not part of the value, so unless the "
+                        f"app's CRON_SECRET has them too, write it again without them")
     if warnings is not None and len(raw) < SHORT_SECRET_CHARS:
         warnings.append(f"secret {path}: only {len(raw)} characters; a secret under "
                         f"{SHORT_SECRET_CHARS} is easy to guess and too short to keep out "
@@ -216,4 +225,17 @@ def secret_problem(raw):
         return "holds whitespace (only one trailing newline is allowed)"
     if any(b < 0x20 or b == 0x7F for b in raw):
         return "holds control characters"
+    if raw.lower() in PLACEHOLDERS:
+        return f"is an example value from documentation, which anyone can send; {MAKE_ONE}"
+    if is_unexpanded(raw):
+        return ("is a shell variable's name, not its value (nothing expanded it); write "
+                "the value itself")
     return None
+
+
+def is_unexpanded(raw):
+    """True for $NAME or ${NAME} (bytes): a variable that nothing substituted."""
+    inner = raw[2:-1] if raw.startswith(b"${") and raw.endswith(b"}") else \
+        raw[1:] if raw.startswith(b"$") else b""
+    return bool(inner) and (inner[:1].isalpha() or inner[:1] == b"_") and \
+        all(c.isalnum() or c == "_" for c in inner.decode("ascii", "replace"))

@@ -33,12 +33,14 @@ def test_path_prefers_the_credentials_directory():
                        "/srv/tc/config.toml") == "/run/credentials/x/cron-secret"
 
 
-@pytest.mark.parametrize("raw", [b"abc", b"A-z_0.9~!$%", b"x" * 4096])
+@pytest.mark.parametrize("raw", [b"abc", b"A-z_0.9~!$%", b"x" * 4096, b"$1abc", b"${A",
+                                 b"abc$", b"${}", b"$a-b", b"your-secret-2"])
 def test_good_secrets(raw):
     assert secret_problem(raw) is None
 
 
-@pytest.mark.parametrize("raw", [b"", b"a b", b"a\nb", b"\x7f", b"\x01", "é".encode(), b"x" * 4097])
+@pytest.mark.parametrize("raw", [b"", b"a b", b"a\nb", b"\x7f", b"\x01", "é".encode(), b"x" * 4097,
+                                 b"Your-Secret", b"$SECRET", b"${CRON_SECRET}", b"$_x1"])
 def test_bad_secrets(raw):
     assert secret_problem(raw)
 
