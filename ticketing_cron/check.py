@@ -19,6 +19,7 @@ def check(config_path, out, err, environ=os.environ):
         are written to ``err`` but do not change it), 78 (config) otherwise.
     """
     problems = []
+    config = None
     try:
         config = load_config(config_path)
     except CronError as e:
@@ -31,7 +32,7 @@ def check(config_path, out, err, environ=os.environ):
         from ticketing_cron.schedules.report import report_schedules  # check only
 
         problems.extend(report_schedules(config, out, err, environ))
-    warnings = []
+    warnings = [] if config is None else doubled_paths(config)
     try:
         secret = read_secret(environ, warnings, config_path)
     except CronError as e:
@@ -48,6 +49,29 @@ def check(config_path, out, err, environ=os.environ):
                   f"fix and run `ticketing-cron check` again\n")
         return EXIT_STATUS["config"]
     return 0
+
+
+def doubled_paths(config):
+    """Warnings for jobs whose URL repeats the path because api.base_url already ends
+    in it (a base_url copied from the old app's full endpoint): a 404 to come.
+
+    Args:
+        config: the loaded Config.
+    Returns:
+        A list of warning lines, one per such job.
+    """
+    from urllib.parse import urlsplit  # check only
+
+    base_path = urlsplit(config.api.base_url).path.rstrip("/")
+    warnings = []
+    for job in config.jobs.values():
+        path = job.path.rstrip("/")
+        if path and base_path.endswith(path):
+            origin = config.api.base_url[:len(config.api.base_url.rstrip("/")) - len(path)]
+            warnings.append(f"jobs.{job.name}: api.base_url already ends in the job's path "
+                            f"{job.path}, so it is called as {config.api.base_url}{job.path}; "
+                            f"set base_url to {origin or 'the address without it'}")
+    return warnings
 
 
 def ping_note(job):

@@ -184,6 +184,19 @@ def test_a_secret_in_the_env_files_quotes_is_warned_about(cli, server, quote):
     assert cli.secret not in check.stderr + check.stdout
 
 
+@pytest.mark.parametrize("suffix", ["/api/cron/sla-check", "/api/cron/sla-check/"])
+def test_a_base_url_that_ends_in_the_jobs_path_is_warned_about(cli, server, suffix):
+    cli.configure(server.url + suffix)
+    check = cli.run("check", verbose=False)
+    assert check.status == 0, check.stderr
+    assert (f"warning: jobs.sla-check: api.base_url already ends in the job's path "
+            f"/api/cron/sla-check, so it is called as {server.url}/api/cron/sla-check"
+            f"/api/cron/sla-check; set base_url to {server.url}") in check.stderr
+    cli.configure(server.url + "/tenant-a")
+    check = cli.run("check", verbose=False)
+    assert check.status == 0 and "warning" not in check.stderr, check.stderr
+
+
 def test_missing_secret(cli, server):
     cli.configure(server.url)
     (cli.cred_dir / "cron-secret").unlink()
