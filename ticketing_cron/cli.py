@@ -48,6 +48,26 @@ def help_formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, width=78)
 
 
+def add_global_options(parser, defaults):
+    """--config, -v and -q, on the main parser (defaults=True) and again on every
+    subcommand's, where they default to nothing so that `ticketing-cron run -v` and
+    `ticketing-cron -v run` mean the same."""
+    import argparse
+
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--config", metavar="PATH", default=default(DEFAULT_CONFIG_PATH),
+                        help=f"the config file (default: {DEFAULT_CONFIG_PATH})")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                          help="also print debug detail: each attempt, and the record's "
+                          "fields")
+    loudness.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                          help="print only problems: nothing when all is well (the "
+                          "journal still gets every record)")
+
+
 def build_parser():
     """The argparse parser for all subcommands."""
     import argparse  # not for the timers' own command line: see quick_run_args
@@ -56,13 +76,17 @@ def build_parser():
         prog="ticketing-cron", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=help_formatter)
     parser.add_argument("--version", action="version", version=f"ticketing-cron {__version__}")
-    parser.add_argument("--config", metavar="PATH", default=DEFAULT_CONFIG_PATH,
-                        help=f"the config file (default: {DEFAULT_CONFIG_PATH})")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also print debug detail: each attempt, and the record's fields")
+    add_global_options(parser, defaults=True)
+    common = argparse.ArgumentParser(add_help=False)
+    add_global_options(common, defaults=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog="ticketing-cron")
     commands.required = True
-    run = commands.add_parser("run", formatter_class=help_formatter,
+
+    def add_command(name, **kwargs):
+        return commands.add_parser(name, formatter_class=help_formatter, parents=[common],
+                                   **kwargs)
+
+    run = add_command("run",
                               help="call one job's endpoint once and report",
                               description="Call one job's endpoint once, judge the reply, "
                               "write one summary record, exit with its status.")
@@ -72,25 +96,24 @@ def build_parser():
                      help="as the timers' units run it: claim the schedule's slot (the "
                      "Idempotency-Key other servers send for the same elapse) instead of "
                      "a key of this run's own")
-    commands.add_parser("check", formatter_class=help_formatter,
-                        help="validate the config and the secret; call nothing",
+    add_command("check", help="validate the config and the secret; call nothing",
                         description="Validate the config file and the secret without "
                         "calling the API. Lists every problem; exit 0 or 78.")
-    notify = commands.add_parser(
-        "notify-failure", formatter_class=help_formatter,
+    notify = add_command(
+        "notify-failure",
         help="report a failed unit (run by ticketing-cron-failure@.service)",
         description="Report that UNIT failed, from systemd's $MONITOR_* variables. "
         "Run by ticketing-cron-failure@.service through OnFailure=.")
     notify.add_argument("unit", metavar="UNIT", help="the failed unit, e.g. ticketing-cron.service")
-    recover = commands.add_parser(
-        "notify-recovery", formatter_class=help_formatter,
+    recover = add_command(
+        "notify-recovery",
         help="announce that UNIT works again (run by "
         "ticketing-cron-recovery@.service)",
         description="After UNIT succeeded: if people were alerted about its failures, "
         "send one recovery notice; forget the failure streak either way.")
     recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
-    status = commands.add_parser(
-        "status", formatter_class=help_formatter,
+    status = add_command(
+        "status",
         help="is it healthy? each job's timer, last run, streak and last 24 hours",
         description="For each job (or JOB): its schedule and units, whether the timer is\n"
         "enabled and active, the next run, the last run and last success, the current\n"
@@ -101,8 +124,8 @@ def build_parser():
         "disabled, or a due run left no record); 78 config error.")
     status.add_argument("job", nargs="?", metavar="JOB", help="only this [jobs.NAME]")
     status.add_argument("--json", action="store_true", help="one JSON document, for scripts")
-    imp = commands.add_parser(
-        "import-env", formatter_class=help_formatter,
+    imp = add_command(
+        "import-env",
         help="take API_BASE_URL and CRON_SECRET from the old Node.js app's .env (root)",
         description="Set api.base_url in the config from the .env's API_BASE_URL (nothing\n"
         "else in the file changes; the old file is kept as config.toml.bak) and write\n"
@@ -137,7 +160,12 @@ def quick_run_args(argv):
             any(a.startswith("-") or not a for a in (config, *argv[1:])):
         return None
     return SimpleNamespace(command="run", job=argv[1] if len(argv) == 2 else DEFAULT_JOB,
-                           config=config, verbose=False, scheduled=scheduled)
+                           config=config, verbose=False, quiet=False, scheduled=scheduled)
+
+
+def quiet_stdout(quiet):
+    """Where a command's report of what is fine goes: stdout, or nowhere with -q."""
+    return open(os.devnull, "w") if quiet else sys.stdout
 
 
 def main(argv=None):
@@ -149,21 +177,27 @@ def main(argv=None):
         The exit status.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = quick_run_args(argv) or build_parser().parse_args(argv)
+    args = quick_run_args(argv)
+    if args is None:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.verbose and args.quiet:  # one before the command, one after it
+            parser.error("-q/--quiet and -v/--verbose exclude each other")
     # urllib3 hands $SSLKEYLOGFILE to every TLS context it makes: the session keys, and
     # so the secret, would be written for anyone who captured the traffic to read.
     os.environ.pop("SSLKEYLOGFILE", None)
-    log = Log(verbose=args.verbose)
+    log = Log(verbose=args.verbose, quiet=args.quiet)
     try:
         if args.command == "run":
             from ticketing_cron.run.runner import run_job
             return run_job(args.config, args.job, log, scheduled=args.scheduled)
         if args.command == "check":
             from ticketing_cron.check import check
-            return check(args.config, sys.stdout, sys.stderr)
+            return check(args.config, quiet_stdout(args.quiet), sys.stderr)
         if args.command == "status":
             from ticketing_cron.status.status import status
-            return status(args.config, args.job, args.json, sys.stdout, sys.stderr)
+            return status(args.config, args.job, args.json,
+                          quiet_stdout(args.quiet and not args.json), sys.stderr)
         if args.command == "import-env":
             from ticketing_cron.migrate.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,

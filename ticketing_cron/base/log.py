@@ -47,10 +47,14 @@ class Log:
         stream: where stderr lines go (tests pass a buffer).
         json_lines: write one JSON object per record to the stream (default: when
             $TICKETING_CRON_LOG_FORMAT is "json").
+        quiet: write nothing to the stream for a record below warning (the journal
+            still gets every record).
     """
 
-    def __init__(self, verbose=False, journal=None, stream=None, json_lines=None):
+    def __init__(self, verbose=False, journal=None, stream=None, json_lines=None,
+                 quiet=False):
         self.verbose = verbose
+        self.quiet = quiet
         if json_lines is None:
             json_lines = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower() == "json"
         self.json_lines = json_lines
@@ -94,6 +98,8 @@ class Log:
             journal_fields = {k: printable(v, keep_newlines=True) for k, v in fields.items()}
             if self.send_journal(message, priority, journal_fields):
                 return
+        if self.quiet and priority in ("notice", "info", "debug"):
+            return
         if self.json_lines:
             self.write_json(message, priority, fields)
             return
