@@ -36,7 +36,17 @@ def check(config_path, out, err, environ=os.environ):
     try:
         secret = read_secret(environ, warnings, config_path)
     except CronError as e:
-        problems.append(e.message)
+        encrypted = None
+        if not environ.get("CREDENTIALS_DIRECTORY") and \
+                not os.path.lexists(secret_path(environ, config_path)):
+            from ticketing_cron.config.credential import check_encrypted
+
+            encrypted = check_encrypted(config_path, config.jobs if config else {}, out)
+        if encrypted is None:
+            problems.append(e.message)
+        else:
+            problems.extend(encrypted[0])
+            warnings.extend(encrypted[1])
     else:
         out.write(f"secret {secret_path(environ, config_path)}: ok ({len(secret)} "
                   f"characters)\n")

@@ -1,8 +1,11 @@
 """`ticketing-cron import-env` in a booted container of its own: a fresh install plus
 the old Node.js app's .env becomes a working setup whose next timer tick succeeds,
-first with the plain secret file, then with --encrypt through LoadCredentialEncrypted=.
+first with the plain secret file, then with --encrypt through LoadCredentialEncrypted=
+for every job's service, which `check` then recognises.
 
 Its own container, because the shared one's tests start from an unconfigured install.
+The two imports are module fixtures (the encrypted one after the plain one), so any
+test also runs alone.
 """
 
 import os
@@ -17,6 +20,7 @@ CONFIG = "/etc/ticketing-cron/config.toml"
 SECRET = "/etc/ticketing-cron/cron-secret"
 CRED = "/etc/ticketing-cron/cron-secret.cred"
 DROPIN = "/etc/systemd/system/ticketing-cron.service.d/encrypted-secret.conf"
+TEMPLATE_DROPIN = "/etc/systemd/system/ticketing-cron@.service.d/encrypted-secret.conf"
 EXAMPLE_DROPIN = "/usr/share/doc/ticketing-cron/examples/encrypted-secret.conf"
 ENV = "/home/deploy/cron-jobs/.env"
 OLD_LINE = 'base_url = "https://tickets.example.com"'
@@ -37,6 +41,30 @@ def old_env(box, standin, secret):
     box.write(ENV, f"API_BASE_URL=http://127.0.0.1:{standin.port}\nCRON_SECRET={secret}\n"
                    f"NODE_ENV=production\nLOG_LEVEL=info\n", mode="0600")
     return ENV
+
+
+@pytest.fixture(scope="module")
+def plain_import(box, old_env):
+    """`import-env` of the .env on the fresh install, away from a tick: returns (the
+    config before it, the invocations that ran before it, the command's result)."""
+    assert box.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
+    box.avoid_boundary(10)
+    seen = runs_so_far(box)
+    before = box.path(CONFIG).read_text()
+    result = box.run(["ticketing-cron", "import-env", old_env], check=False)
+    print(result.stdout, result.stderr)
+    return before, seen, result
+
+
+@pytest.fixture(scope="module")
+def encrypted_import(box, old_env, plain_import):
+    """`import-env --encrypt` of the same .env after the plain import, away from a
+    tick: returns (the invocations that ran before it, the command's result)."""
+    box.avoid_boundary(10)  # the run found after it must be one after the import
+    seen = runs_so_far(box)
+    result = box.run(["ticketing-cron", "import-env", "--encrypt", old_env], check=False)
+    print(result.stdout, result.stderr)
+    return seen, result
 
 
 def stat_of(box, path):
@@ -68,12 +96,9 @@ def assert_secret_not_in(secret, *texts):
         assert secret not in text, "the secret was printed"
 
 
-def test_fresh_install_plus_import_env_works_at_the_next_tick(box, standin, secret, old_env):
-    assert box.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
-    seen = runs_so_far(box)
-    before = box.path(CONFIG).read_text()
-    result = box.run(["ticketing-cron", "import-env", old_env], check=False)
-    print(result.stdout, result.stderr)
+def test_fresh_install_plus_import_env_works_at_the_next_tick(box, standin, secret,
+                                                              plain_import):
+    before, seen, result = plain_import
     assert result.returncode == 0, result.stderr
     assert_secret_not_in(secret, result.stdout, result.stderr)
     assert f"secret {SECRET}: ok ({len(secret)} characters)" in result.stdout
@@ -93,12 +118,9 @@ def test_fresh_install_plus_import_env_works_at_the_next_tick(box, standin, secr
     assert len(calls) == 1 and calls[0]["secret_ok"]
 
 
-def test_encrypt_works_at_the_next_tick_through_load_credential_encrypted(box, standin,
-                                                                          secret, old_env):
-    box.avoid_boundary(10)  # the run found below must be one after the import
-    seen = runs_so_far(box)
-    result = box.run(["ticketing-cron", "import-env", "--encrypt", old_env], check=False)
-    print(result.stdout, result.stderr)
+def test_encrypt_works_at_the_next_tick_through_load_credential_encrypted(
+        box, standin, secret, encrypted_import):
+    seen, result = encrypted_import
     assert result.returncode == 0, result.stderr
     assert_secret_not_in(secret, result.stdout, result.stderr)
     assert "API_BASE_URL (line 1) -> api.base_url in /etc/ticketing-cron/config.toml: " \
@@ -111,6 +133,7 @@ def test_encrypt_works_at_the_next_tick_through_load_credential_encrypted(box, s
     assert stat_of(box, CRED) == "600 root root"
     assert secret.encode() not in box.path(CRED).read_bytes()
     assert box.path(DROPIN).read_bytes() == box.path(EXAMPLE_DROPIN).read_bytes()
+    assert box.path(TEMPLATE_DROPIN).read_bytes() == box.path(EXAMPLE_DROPIN).read_bytes()
     # systemd 252's `systemctl show` prints credential settings as [unprintable]; the
     # drop-in is in effect, and with no plain file left only it can feed the run below.
     assert DROPIN in box.show(UNIT, "DropInPaths")["DropInPaths"]
@@ -125,9 +148,47 @@ def test_encrypt_works_at_the_next_tick_through_load_credential_encrypted(box, s
     assert_secret_not_in(secret, journal)
 
 
-def test_a_plain_import_over_the_encrypted_secret_is_refused(box, secret, old_env):
+def test_every_jobs_service_reads_the_encrypted_secret_and_check_knows_it(
+        box, standin, secret, encrypted_import):
+    """After --encrypt the plain file is gone: a second job's ticketing-cron@.service
+    must read the credential too, and `check` judges it instead of asking for the
+    plain file back."""
+    assert encrypted_import[1].returncode == 0
+    config = box.path(CONFIG).read_text()
+    box.write(CONFIG, config + '\n[jobs.report]\npath = "/api/cron/sla-check"\n')
+    try:
+        job_unit = "ticketing-cron@report.service"
+        proc = box.run(["systemctl", "start", job_unit], check=False, timeout=120)
+        assert proc.returncode == 0, box.run(["journalctl", "--no-pager", "-n", "20", "-u",
+                                              job_unit], check=False).stdout
+        (summary,) = [r for r in box.journal(f"_SYSTEMD_UNIT={job_unit}") if "OUTCOME" in r]
+        assert summary["OUTCOME"] == "ok" and summary["JOB"] == "report"
+        calls = [c for c in standin.calls() if c.get("request_id") == summary["REQUEST_ID"]]
+        assert len(calls) == 1 and calls[0]["secret_ok"]
+
+        check = box.run(["ticketing-cron", "check"], check=False)
+        assert check.returncode == 0, check.stderr
+        assert f"secret {CRED}: ok (encrypted with systemd-creds, {len(secret)} " \
+            f"characters)" in check.stdout
+        assert "install -m 0600" not in check.stdout + check.stderr
+
+        box.run(["mv", TEMPLATE_DROPIN, "/root/template-dropin"])
+        try:
+            check = box.run(["ticketing-cron", "check"], check=False)
+            assert check.returncode == 78
+            assert f"encrypted, but {TEMPLATE_DROPIN} is missing, so every " \
+                f"ticketing-cron@JOB.service reads the plain file" in check.stderr
+        finally:
+            box.run(["mv", "/root/template-dropin", TEMPLATE_DROPIN])
+        assert_secret_not_in(secret, check.stdout, check.stderr)
+    finally:
+        box.write(CONFIG, config)
+
+
+def test_a_plain_import_over_the_encrypted_secret_is_refused(box, secret, old_env,
+                                                            encrypted_import):
     """The service would go on reading the credential: the plain file would be ignored."""
-    assert box.path(DROPIN).exists(), "runs after the --encrypt test"
+    assert box.path(DROPIN).exists()
     before = {p: box.path(p).read_bytes() for p in (CONFIG, CRED, DROPIN)}
     result = box.run(["ticketing-cron", "import-env", old_env], check=False)
     assert result.returncode == 78, result

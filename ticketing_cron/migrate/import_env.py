@@ -13,13 +13,13 @@ import stat
 from ticketing_cron.migrate import atomic
 from ticketing_cron.config.urls import validate_base_url
 from ticketing_cron.migrate.config_edit import set_base_url, tomllib
-from ticketing_cron.config.credential import (DROPIN_PATH, DROPIN_TEXT, check_through_service,
+from ticketing_cron.config.credential import (DROPIN_PATHS, DROPIN_TEXT, SERVICE_CONFIG_DIR,
+                                              check_through_service,
                                              encrypt_secret, run)
 from ticketing_cron.migrate.envfile import read_envfile
 from ticketing_cron.base.errors import ConfigError, CronError, unreadable
 from ticketing_cron.config.secret import MAX_SECRET_BYTES, fingerprint, secret_problem
 
-SERVICE_CONFIG_DIR = "/etc/ticketing-cron"
 REPLACED_BY = {
     "LOG_LEVEL": "every run writes one record to the journal; `ticketing-cron -v` adds "
                  "debug detail and `journalctl -u ticketing-cron -p err` shows failures only",
@@ -50,8 +50,9 @@ def import_env(env_path, config_path, encrypt, dry_run, out, err):
         raise ConfigError(f"--encrypt installs the credential and the drop-in for "
                         f"ticketing-cron.service, which reads {SERVICE_CONFIG_DIR}; it cannot "
                         f"be combined with --config outside it")
-    if not encrypt and config_dir == SERVICE_CONFIG_DIR and os.path.exists(DROPIN_PATH):
-        raise ConfigError(f"the service reads the encrypted {cred_path} ({DROPIN_PATH} "
+    installed = [p for p in DROPIN_PATHS if os.path.exists(p)]
+    if not encrypt and config_dir == SERVICE_CONFIG_DIR and installed:
+        raise ConfigError(f"the service reads the encrypted {cred_path} ({installed[0]} "
                         f"is installed), so a plain {secret_path} would not be used: import "
                         f"with --encrypt, or remove the drop-in first; nothing was written")
     old_bytes, config_stat = read_config(config_path)
@@ -223,8 +224,9 @@ def write_all(config_path, config_stat, old_bytes, new_bytes, secret, secret_pat
             staged.append(atomic.stage(config_path, new_bytes, *owner))
         if encrypt:
             staged.append(atomic.stage(cred_path, encrypt_secret(secret), 0o600))
-            os.makedirs(os.path.dirname(DROPIN_PATH), mode=0o755, exist_ok=True)
-            staged.append(atomic.stage(DROPIN_PATH, DROPIN_TEXT.encode(), 0o644))
+            for dropin in DROPIN_PATHS:  # sla-check's service and every other job's
+                os.makedirs(os.path.dirname(dropin), mode=0o755, exist_ok=True)
+                staged.append(atomic.stage(dropin, DROPIN_TEXT.encode(), 0o644))
         else:
             staged.append(atomic.stage(secret_path, secret.encode() + b"\n", 0o600))
         for file in staged:
@@ -251,9 +253,9 @@ def finish_encrypted(had_plain, secret_path, cred_path, out):
                       f"{cred_path}\n")
         run(["systemctl", "daemon-reload"], "reload systemd")
     except CronError as e:
-        raise ConfigError(f"{cred_path} and {DROPIN_PATH} are installed, but: "
-                        f"{e.message}; finish by hand (ticketing-cron(8))") from None
-    out.write(f"installed {DROPIN_PATH} and ran systemctl daemon-reload\n")
+        raise ConfigError(f"{cred_path} and {' and '.join(DROPIN_PATHS)} are installed, "
+                          f"but: {e.message}; finish by hand (ticketing-cron(8))") from None
+    out.write(f"installed {' and '.join(DROPIN_PATHS)} and ran systemctl daemon-reload\n")
 
 
 def final_check(config_path, config_dir, cred_path, encrypt, out, err):
