@@ -1,5 +1,6 @@
 """`ticketing-cron check`: validate config and secret together, call nothing."""
 
+import io
 import os
 
 from ticketing_cron.config.load import load_config
@@ -18,20 +19,24 @@ def check(config_path, out, err, environ=os.environ):
         0 when both are usable (warnings, such as a short or group-readable secret,
         are written to ``err`` but do not change it), 78 (config) otherwise.
     """
+    from ticketing_cron.schedules.report import report_schedules, schedule_problems
+
     problems = []
     config = None
     try:
         config = load_config(config_path)
     except CronError as e:
         problems.extend(e.details)
+        problems.extend(schedule_problems(config_path))  # every problem in one pass
     else:
-        jobs = ", ".join(f"{j.name} -> {config.api.base_url}{j.path}{ping_note(j)}"
-                         for j in config.jobs.values()) or "none"
-        out.write(f"config {config_path}: ok (jobs: {jobs}; deadline "
-                  f"{config.api.deadline:g} s)\n")
-        from ticketing_cron.schedules.report import report_schedules  # check only
-
-        problems.extend(report_schedules(config, out, err, environ))
+        schedules = io.StringIO()
+        problems.extend(report_schedules(config, schedules, err, environ))
+        if not problems:  # "ok" only for a config with nothing wrong in it
+            jobs = ", ".join(f"{j.name} -> {config.api.base_url}{j.path}{ping_note(j)}"
+                             for j in config.jobs.values()) or "none"
+            out.write(f"config {config_path}: ok (jobs: {jobs}; deadline "
+                      f"{config.api.deadline:g} s)\n")
+        out.write(schedules.getvalue())
     warnings = [] if config is None else doubled_paths(config)
     try:
         secret = read_secret(environ, warnings, config_path)

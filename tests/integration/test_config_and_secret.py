@@ -56,6 +56,27 @@ def test_every_problem_is_reported_in_one_pass(cli, server):
         "7 problems:")
 
 
+def test_check_reports_schedule_problems_with_the_configs_in_one_pass(cli, server):
+    """A bad deadline used to hide a bad schedule until it was fixed; and no "ok" is
+    printed for a config that has problems."""
+    cli.write_config(f'[api]\nbase_url = "{server.url}"\ndeadline = 120\n\n'
+                     f'[jobs.sla-check]\npath = "/api/cron/sla-check"\n\n'
+                     f'[jobs.report]\npath = "/api/cron/report"\nschedule = "61 * * * *"\n')
+    check = cli.run("check", verbose=False)
+    assert check.status == EXIT["config"]
+    assert "api.deadline: must be more than 0 and at most 55 seconds, not 120" in check.stderr
+    assert "jobs.report.schedule: minute field '61': 61 is out of range" in check.stderr
+    assert "2 problems; fix and run" in check.stderr
+    assert f"config {cli.config_path}: ok" not in check.stdout
+
+    cli.write_config(f'[api]\nbase_url = "{server.url}"\n\n[jobs.report]\n'
+                     f'path = "/api/cron/report"\nschedule = "61 * * * *"\n')
+    check = cli.run("check", verbose=False)
+    assert check.status == EXIT["config"]
+    assert f"config {cli.config_path}: ok" not in check.stdout, check.stdout
+    assert "1 problem; fix and run" in check.stderr
+
+
 def test_check_lists_each_problem_on_its_own_line(cli, server):
     cli.write_config('[api]\nbase_ulr = "https://x.test"\nconnect_timeout = true\n')
     result = cli.run("check", verbose=False)

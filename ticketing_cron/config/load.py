@@ -8,7 +8,7 @@ import sys
 
 from ticketing_cron.base.errors import ConfigError, unreadable
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, EXAMPLE_PATH
-from ticketing_cron.config.validate import validate
+from ticketing_cron.config.validate import validate, validate_jobs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,6 +33,27 @@ def load_config(path=DEFAULT_CONFIG_PATH):
         raise ConfigError(describe_problems(path, problems),
                         details=[f"{path}: {p}" for p in problems])
     return config
+
+
+def each_job(jobs_table):
+    """Validate each [jobs.NAME] table on its own, for those that use what is valid in
+    a config that as a whole may not be: the generator (one bad job must not cost the
+    others their timers) and check (every problem in one pass).
+
+    Args:
+        jobs_table: the parsed [jobs] table (a dict).
+    Returns:
+        (valid: name -> JobConfig, skipped: name -> that job's problems).
+    """
+    valid, skipped = {}, {}
+    for name, body in jobs_table.items():
+        problems = []
+        good = validate_jobs({name: body}, problems)
+        if problems:
+            skipped[name] = problems
+        else:
+            valid[name] = good[name]
+    return valid, skipped
 
 
 def read_toml(path):

@@ -12,8 +12,8 @@ import sys
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.base.text import one_line
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE
-from ticketing_cron.config.load import read_toml
-from ticketing_cron.config.validate import Config, table, validate_api, validate_jobs
+from ticketing_cron.config.load import each_job, read_toml
+from ticketing_cron.config.validate import Config, table, validate_api
 
 GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
 # Where the package installs ticketing-cron@.timer (debhelper's directory on Debian 12).
@@ -57,14 +57,11 @@ def generate(config_path, out_dir):
     problems = []
     api = validate_api(table(data, "api", [], default={}), [])
     jobs_table = table(data, "jobs", problems, default={DEFAULT_JOB: {"path": "/"}})
-    jobs = []
-    for name, body in jobs_table.items():
-        job_problems = []
-        good = validate_jobs({name: body}, job_problems)
-        if job_problems:
-            problems.append(f"[jobs.{safe(name)}] skipped: {'; '.join(job_problems)}")
-        elif good[name].schedule is not None and not is_packaged_sla_check(good[name], api):
-            jobs.append(good[name])
+    valid, skipped = each_job(jobs_table)
+    problems.extend(f"[jobs.{safe(name)}] skipped: {'; '.join(job_problems)}"
+                    for name, job_problems in skipped.items())
+    jobs = [job for job in valid.values()
+            if job.schedule is not None and not is_packaged_sla_check(job, api)]
     if not jobs:
         return problems
     from ticketing_cron.schedules.plan import plan_jobs  # runs systemd-analyze

@@ -4,6 +4,8 @@ import os
 import tempfile
 
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB
+from ticketing_cron.config.load import each_job, read_toml
+from ticketing_cron.config.validate import Config, table, validate_api
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import generator
 from ticketing_cron.schedules.match import unevaluated
@@ -54,6 +56,32 @@ def report_schedules(config, out, err, environ=os.environ):
     if stale:
         err.write(f"ticketing-cron: warning: the timers systemd runs differ from "
                   f"{config.path} ({stale}); run systemctl daemon-reload\n")
+    return [bad[job.name] for job in scheduled if job.name in bad]
+
+
+def schedule_problems(config_path):
+    """The schedule problems of the jobs that are valid on their own, for a config that
+    as a whole is not: check reports them in the same pass as the config's problems
+    (other keys at fault fall back to their defaults here).
+
+    Args:
+        config_path: the config file.
+    Returns:
+        The problems, one line each with its key path ([] when it cannot be read).
+    """
+    try:
+        data = read_toml(config_path)
+    except CronError:
+        return []  # already reported by load_config
+    valid, _ = each_job(table(data, "jobs", [], default={}))
+    scheduled = [job for job in valid.values() if job.schedule is not None]
+    if not scheduled:
+        return []
+    api = validate_api(table(data, "api", [], default={}), [])
+    try:
+        _, bad = plan_jobs(Config(config_path, api, {}, None), scheduled)
+    except CronError as e:
+        return [e.message]
     return [bad[job.name] for job in scheduled if job.name in bad]
 
 
