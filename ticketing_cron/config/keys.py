@@ -19,6 +19,11 @@ TIMER_PERIOD_S = 60
 MAX_DEADLINE_S = 55
 MAX_JOB_DEADLINE_S = 86400
 MAX_SCHEDULE_LEN = 200
+# A job's name goes into unit names: the longest, the failure handler's
+# "ticketing-cron-recovery@ticketing-cron@NAME.service.service", must stay within
+# systemd's 255 characters, and the alert path trusts no longer JOB field. 64 leaves
+# room for both.
+MAX_JOB_NAME = 64
 # What ticketing-cron.timer ships with; sla-check's schedule when the config names none.
 DEFAULT_SCHEDULE = "*-*-* *:*:00"
 # Schedules that elapse at every minute's second 0, whatever the time zone.

@@ -1,18 +1,17 @@
 """Parsed TOML into a validated Config, every problem collected with its key path.
 
-Which keys exist, their types, bounds and defaults come from config.keys.KEYS: each
-kind of key has a reader here that turns a TOML value into the value the program
-uses, or records a problem and returns the key's default. What joins keys (timeouts
-within the deadline) is code after the readers.
-"""
+Which keys exist, their types, bounds and defaults come from config.keys.KEYS: each kind of
+key has a reader here that turns a TOML value into the program's value, or records a
+problem and returns the key's default. What joins keys (timeouts within the deadline) is
+code after the readers."""
 
 import math
 import os
 from collections import namedtuple
 
 from ticketing_cron.config.keys import (DEFAULT_JOB, DEFAULT_JOB_PATH, DEFAULT_SCHEDULE,
-                                        DURATION_UNITS, MAX_SCHEDULE_LEN, TABLES, ZONEINFO,
-                                        keys_of)
+                                        DURATION_UNITS, MAX_JOB_NAME, MAX_SCHEDULE_LEN,
+                                        TABLES, ZONEINFO, keys_of)
 from ticketing_cron.config.urls import validate_base_url
 
 # Plain named tuples rather than dataclasses: the dataclasses module costs more to
@@ -239,8 +238,9 @@ def validate_jobs(jobs, problems):
             problems.append(f"jobs.{name}: must be a table ([jobs.{name}]), not {type_name(job)}")
             continue
         if not is_job_name(name):
-            problems.append(f"jobs.{name}: job names use lower-case letters, digits and -, "
-                            f"starting with a letter or digit (they become unit names)")
+            problems.append(f"jobs.{name[:MAX_JOB_NAME]}: job names use lower-case letters, "
+                            f"digits and -, starting with a letter or digit, at most "
+                            f"{MAX_JOB_NAME} characters (they become unit names)")
             continue
         count = len(problems)
         values = read_table(job, "jobs.NAME", f"jobs.{name}.", problems)
@@ -260,8 +260,8 @@ def validate_alerts(alerts, problems):
 
 
 def is_job_name(name):
-    """True for [a-z0-9][a-z0-9-]*: usable in a unit name without escaping."""
-    return bool(name) and name[0] != "-" and all(
+    """True for [a-z0-9][a-z0-9-]{,63}: usable in every unit name made from it as is."""
+    return bool(name) and len(name) <= MAX_JOB_NAME and name[0] != "-" and all(
         c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in name)
 
 

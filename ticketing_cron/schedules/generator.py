@@ -72,10 +72,14 @@ def generate(config_path, out_dir):
         return problems + [f"{e.message}; no job timers generated"]
     problems.extend(f"[jobs.{name}] skipped: {problem}" for name, problem in bad.items())
     for name, plan in sorted(plans.items()):
-        if name == DEFAULT_JOB:
-            write_sla_check(out_dir, config_path, plan)
-        else:
-            write_job(out_dir, config_path, plan)
+        try:
+            if name == DEFAULT_JOB:
+                write_sla_check(out_dir, config_path, plan)
+            else:
+                write_job(out_dir, config_path, plan)
+        except OSError as e:  # this job's units only: the others still get theirs
+            problems.append(f"[jobs.{safe(name)}] skipped: cannot write its units: "
+                            f"{e.strerror or e}")
     return problems
 
 

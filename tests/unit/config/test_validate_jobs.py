@@ -37,7 +37,21 @@ def test_defaults_sla_check_every_minute_others_by_hand_utc_api_deadline():
 def test_job_names_must_be_unit_name_safe(name):
     _, problems = problems_of({name: {"path": "/x"}})
     assert problems == [f"jobs.{name}: job names use lower-case letters, digits and -, "
-                        f"starting with a letter or digit (they become unit names)"]
+                        f"starting with a letter or digit, at most 64 characters (they "
+                        f"become unit names)"]
+
+
+def test_job_names_are_at_most_64_characters():
+    """Longer names broke unit names (ENAMETOOLONG in the generator, an OnFailure= that
+    cannot resolve) and the alert path's trust in the run record."""
+    good = "a" * 64
+    config, problems = problems_of({good: {"path": "/x"}})
+    assert problems == [] and good in config.jobs
+    for name in ("a" * 65, "b" * 233, "c" * 5000):
+        _, problems = problems_of({name: {"path": "/x"}})
+        assert problems == [f"jobs.{name[:64]}: job names use lower-case letters, digits "
+                            f"and -, starting with a letter or digit, at most 64 characters "
+                            f"(they become unit names)"]
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "/etc/localtime",
