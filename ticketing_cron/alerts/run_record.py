@@ -46,7 +46,15 @@ def unit_uids(unit, run=subprocess.run):
     except (OSError, subprocess.SubprocessError):
         return DYNAMIC_UIDS
     props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-    if proc.returncode != 0 or props.get("DynamicUser", "yes") == "yes":
+    return DYNAMIC_UIDS if proc.returncode != 0 else uids_from(props)
+
+
+def uids_from(props):
+    """The user ids a unit runs as, from its DynamicUser= and User= properties as
+    `systemctl show` gives them (a dict of strings): DYNAMIC_UIDS when DynamicUser=
+    is on or unknown, else User='s uid (root's when unset), an empty range for an
+    unknown user."""
+    if props.get("DynamicUser", "yes") == "yes":
         return DYNAMIC_UIDS
     user = props.get("User") or "root"
     if user.isascii() and user.isdigit():
@@ -62,6 +70,13 @@ def _text(entry, key):
     """A field's value if it is one string (not repeated, not binary), else None."""
     value = entry.get(key)
     return value if isinstance(value, str) else None
+
+
+def written_by(uid_field, uids):
+    """True when a record's _UID field (int or text, as journald set it) is one of
+    ``uids``: the one field that tells who wrote a record, since journald derives it
+    from the writing socket, not from what the writer says."""
+    return _number(uid_field) in uids
 
 
 def _number(value):
@@ -89,7 +104,7 @@ def trusted_record(entry, unit, invocation_id, uids, exit_code, exit_status):
             or str(entry.get("_SYSTEMD_INVOCATION_ID", "")).replace("-", "") != invocation_id
             or _text(entry, "SYSLOG_IDENTIFIER") != IDENTIFIER
             or _text(entry, "_TRANSPORT") != "journal"
-            or _number(entry.get("_UID")) not in uids):
+            or not written_by(entry.get("_UID"), uids)):
         return None
     outcome = _text(entry, "OUTCOME")
     if outcome not in EXIT_STATUS or outcome == "ok" or exit_code != "exited" \

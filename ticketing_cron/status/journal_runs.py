@@ -3,13 +3,17 @@
 Any local user can write a journal record with SYSLOG_IDENTIFIER=ticketing-cron and
 any JOB= or OUTCOME= they like, so records are matched first by _SYSTEMD_UNIT, which
 journald itself sets from the writer's control group (a field the writer cannot
-choose), and only then by the fields the program writes.
+choose), and only then by the fields the program writes. As for the alert path
+(alerts.run_record), a record counts only when its _UID is one the unit runs as:
+journald caches a process's unit by PID, so a local process that reuses a
+just-exited run's PID could otherwise be taken for that run.
 
 Reads with python-systemd's low-level calls (_next, _get): converting every field of
 every record, as iterating a journal.Reader does, costs several times more over a
 day of every-minute runs.
 """
 
+from ticketing_cron.alerts.run_record import DYNAMIC_UIDS, written_by
 from ticketing_cron.base.errors import EXIT_STATUS
 from ticketing_cron.base.log import IDENTIFIER
 from ticketing_cron.status.stats import whole
@@ -43,10 +47,11 @@ def field(reader, name):
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def current_run(reader):
-    """The current record as a run dict, or None when it is not a summary record."""
+def current_run(reader, uids=DYNAMIC_UIDS):
+    """The current record as a run dict, or None when it is not a summary record
+    written by one of ``uids`` (the users the unit runs as)."""
     outcome = field(reader, "OUTCOME")
-    if outcome not in EXIT_STATUS:
+    if outcome not in EXIT_STATUS or not written_by(field(reader, "_UID"), uids):
         return None
     return {"at": reader._get_realtime() / 1e6, "outcome": outcome,
             "message": field(reader, "MESSAGE") or "",
@@ -57,14 +62,14 @@ def current_run(reader):
             "request_id": field(reader, "REQUEST_ID")}
 
 
-def runs_since(unit, job_name, since):
+def runs_since(unit, job_name, since, uids=DYNAMIC_UIDS):
     """The job's runs from ``since`` (epoch seconds) on, oldest first."""
     reader = open_reader(unit, job_name)
     try:
         reader.seek_realtime(since)
         runs = []
         while reader._next():
-            run = current_run(reader)
+            run = current_run(reader, uids)
             if run is not None and run["at"] >= since:
                 runs.append(run)
         return runs
@@ -72,7 +77,7 @@ def runs_since(unit, job_name, since):
         reader.close()
 
 
-def last_run_before(unit, job_name, before, outcome=None):
+def last_run_before(unit, job_name, before, outcome=None, uids=DYNAMIC_UIDS):
     """The newest run before ``before`` (of ``outcome`` if given), looking back at
     most LOOKBACK_RECORDS records; or None."""
     extra = {"OUTCOME": outcome} if outcome else {}
@@ -82,7 +87,7 @@ def last_run_before(unit, job_name, before, outcome=None):
         for _ in range(LOOKBACK_RECORDS):
             if not reader._previous():
                 return None
-            run = current_run(reader)
+            run = current_run(reader, uids)
             if run is not None and run["at"] < before:
                 return run
         return None
@@ -90,8 +95,9 @@ def last_run_before(unit, job_name, before, outcome=None):
         reader.close()
 
 
-def job_history(unit, job_name, now):
-    """What status needs from the journal about one job.
+def job_history(unit, job_name, now, uids=DYNAMIC_UIDS):
+    """What status needs from the journal about one job (its records written by one
+    of ``uids``, the users its unit runs as).
 
     Returns:
         dict: day (the runs of the last 24 h, oldest first), last_run and
@@ -99,9 +105,9 @@ def job_history(unit, job_name, now):
         none).
     """
     since = now - DAY_S
-    day = runs_since(unit, job_name, since)
-    last_run = day[-1] if day else last_run_before(unit, job_name, since)
+    day = runs_since(unit, job_name, since, uids)
+    last_run = day[-1] if day else last_run_before(unit, job_name, since, uids=uids)
     successes = [r for r in day if r["outcome"] == "ok"]
     last_success = successes[-1] if successes else \
-        last_run_before(unit, job_name, since, outcome="ok")
+        last_run_before(unit, job_name, since, outcome="ok", uids=uids)
     return {"day": day, "last_run": last_run, "last_success": last_success}

@@ -13,6 +13,7 @@ from ticketing_cron.config.load import job_deadline, load_config
 from ticketing_cron.base.errors import ConfigError, CronError, EXIT_STATUS
 from ticketing_cron.status import health, journal_runs, stats, units
 from ticketing_cron.status.status_text import render
+from ticketing_cron.alerts.run_record import uids_from
 from ticketing_cron.base.timefmt import iso
 
 
@@ -80,9 +81,10 @@ def collect(config, jobs, now, show=units.show, history=journal_runs.job_history
     reports = []
     for job in jobs:
         service, timer = names[job.name]
-        reports.append(job_report(job, config, now, service, timer, props.get(service, {}),
-                                  props.get(timer, {}), history(service, job.name, now),
-                                  load_streak(service)))
+        service_props = props.get(service, {})
+        history_of = history(service, job.name, now, uids_from(service_props))
+        reports.append(job_report(job, config, now, service, timer, service_props,
+                                  props.get(timer, {}), history_of, load_streak(service)))
     return {"healthy": health.exit_status([r["state"] for r in reports]) == 0,
             "generated_at": iso(now), "jobs": reports}
 

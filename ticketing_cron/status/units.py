@@ -10,7 +10,7 @@ SYSTEMCTL = "/usr/bin/systemctl"
 TIMER_PROPERTIES = ("Id", "LoadState", "UnitFileState", "ActiveState", "LastTriggerUSec",
                     "NextElapseUSecRealtime")
 SERVICE_PROPERTIES = ("Id", "LoadState", "ActiveState", "Result", "ConditionResult",
-                      "ExecMainStatus")
+                      "ExecMainStatus", "DynamicUser", "User")
 SHOW_TIMEOUT_S = 10
 
 

@@ -42,7 +42,7 @@ def show_from(scenario):
 
 def history_from(scenario):
     """A journal_runs.job_history stand-in answering from the scenario's ``runs``."""
-    def history(service, job, now):
+    def history(service, job, now, uids):
         day = [run(now - ago, outcome, duration, unassigned)
                for ago, outcome, duration, unassigned in scenario.get("runs", {}).get(job, [])]
         good = [r for r in day if r["outcome"] == "ok"]

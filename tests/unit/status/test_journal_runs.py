@@ -49,7 +49,32 @@ class FakeReader:
 
 
 def record(at, **fields):
-    return {"at": at, "fields": {"MESSAGE": f"sla-check {fields.get('OUTCOME')}: x", **fields}}
+    """A record as the run's DynamicUser= process writes it (a uid in systemd's range)."""
+    return {"at": at, "fields": {"MESSAGE": f"sla-check {fields.get('OUTCOME')}: x",
+                                 "_UID": "61234", **fields}}
+
+
+def test_records_not_written_by_the_units_user_are_not_runs(monkeypatch):
+    """The fields status matches on (_SYSTEMD_UNIT above all) come from journald's
+    per-PID cache: a local user's process that reuses a just-exited run's PID can be
+    given the run's unit. _UID cannot be inherited that way, so it decides."""
+    from ticketing_cron.status import journal_runs
+
+    records = [
+        record(NOW - 300, OUTCOME="ok", DURATION_MS="50"),
+        record(NOW - 200, OUTCOME="auth", DURATION_MS="60", _UID="1000"),   # a local user
+        record(NOW - 100, OUTCOME="ok", DURATION_MS="70", _UID="0"),        # root
+        record(NOW - 50, OUTCOME="ok", DURATION_MS="80", _UID="61234x"),    # not a number
+    ]
+    monkeypatch.setattr(journal_runs, "open_reader", lambda unit, job, **extra:
+                        FakeReader(records))
+    history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW)
+    assert [r["duration_ms"] for r in history["day"]] == [50]
+    assert history["last_run"]["duration_ms"] == 50
+    # A unit with User=: only that user's records count.
+    history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW,
+                                       uids=range(1000, 1001))
+    assert [r["outcome"] for r in history["day"]] == ["auth"]
 
 
 def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch):

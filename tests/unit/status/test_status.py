@@ -44,7 +44,7 @@ def test_collect_reports_every_field(tmp_path):
     day = [run(NOW - 60 * i, duration=100 + i, unassigned=2) for i in range(10, 0, -1)]
     day[-2]["outcome"] = "auth"
 
-    def history(service, job, now):
+    def history(service, job, now, uids):
         runs = day if job == "sla-check" else []
         return {"day": runs, "last_run": runs[-1] if runs else None,
                 "last_success": runs[-1] if runs else None}
@@ -78,7 +78,7 @@ def test_collect_failing_with_the_alert_state(tmp_path):
                    "last_alert_at": NOW - 400, "alerts_sent": 1}
     report = status.collect(
         config, [config.jobs["sla-check"]], NOW, show=fake_show(),
-        history=lambda s, j, n: {"day": [failed], "last_run": failed, "last_success": None},
+        history=lambda s, j, n, u: {"day": [failed], "last_run": failed, "last_success": None},
         load_streak=lambda service: (streak_file, True))
     job, = report["jobs"]
     assert report["healthy"] is False and job["state"] == "failing"
@@ -88,7 +88,7 @@ def test_collect_failing_with_the_alert_state(tmp_path):
     # Without a readable state file the streak comes from the journal, alerts unknown.
     report = status.collect(
         config, [config.jobs["sla-check"]], NOW, show=fake_show(),
-        history=lambda s, j, n: {"day": [failed], "last_run": failed, "last_success": None},
+        history=lambda s, j, n, u: {"day": [failed], "last_run": failed, "last_success": None},
         load_streak=lambda service: (None, False))
     assert report["jobs"][0]["failure_streak"] == {
         "failures": 1, "since": "2025-11-29T11:59:40Z", "alerted": None, "alerts_sent": None}
@@ -114,10 +114,32 @@ def test_text_output_names_the_problem(tmp_path):
     report = status.collect(
         config, [config.jobs["sla-check"]], NOW,
         show=fake_show({"ticketing-cron.timer": {"ActiveState": "inactive"}}),
-        history=lambda s, j, n: {"day": [failed], "last_run": failed, "last_success": None},
+        history=lambda s, j, n, u: {"day": [failed], "last_run": failed, "last_success": None},
         load_streak=lambda service: (None, True))
     text = render(report, NOW)
     assert text.startswith("sla-check: OVERDUE: ticketing-cron.timer is stopped")
     assert "last run     2025-11-29 11:59:40 UTC (20 s ago): auth, took 100 ms" in text
     assert "last success never" in text
     assert "1 failed run in a row" in text
+
+
+def test_the_journal_is_read_for_records_of_the_users_the_unit_runs_as(tmp_path):
+    """status believes a record only from the user its unit runs as (DynamicUser=
+    by default; User= when an administrator changed it), as the alert path does."""
+    from ticketing_cron.alerts.run_record import DYNAMIC_UIDS
+
+    config = config_with(tmp_path)
+    asked = {}
+
+    def history(service, job, now, uids):
+        asked[service] = uids
+        return {"day": [], "last_run": None, "last_success": None}
+
+    status.collect(config, [config.jobs["sla-check"]], NOW, show=fake_show(),
+                   history=history, load_streak=lambda s: (None, True))
+    assert asked == {"ticketing-cron.service": DYNAMIC_UIDS}
+    status.collect(config, [config.jobs["sla-check"]], NOW, history=history,
+                   show=fake_show({"ticketing-cron.service": {"DynamicUser": "no",
+                                                              "User": "root"}}),
+                   load_streak=lambda s: (None, True))
+    assert asked == {"ticketing-cron.service": range(0, 1)}
