@@ -6,13 +6,13 @@ problem and returns the key's default. What joins keys (timeouts within the dead
 code after the readers."""
 
 import math
-import os
 from collections import namedtuple
 
 from ticketing_cron.config.keys import (DEFAULT_JOB, DEFAULT_JOB_PATH, DEFAULT_SCHEDULE,
                                         DURATION_UNITS, MAX_JOB_NAME, MAX_SCHEDULE_LEN,
-                                        TABLES, ZONEINFO, keys_of)
+                                        TABLES, keys_of)
 from ticketing_cron.config.urls import validate_base_url
+from ticketing_cron.config.zones import zone_problem
 
 # Plain named tuples rather than dataclasses: the dataclasses module costs more to
 # import than this whole package, and every run pays for it once a minute.
@@ -160,9 +160,9 @@ def read_schedule(value, spec, name, problems):
 def read_time_zone(value, spec, name, problems):
     """An IANA time zone name that exists under /usr/share/zoneinfo."""
     value = read_string(value, spec, name, problems) or spec.default
-    if value != "UTC" and not is_time_zone(value):
-        problems.append(f"{name}: {value!r} is not a time zone under "
-                        f"{ZONEINFO}; use an IANA name such as \"Europe/Berlin\"")
+    problem = zone_problem(value)
+    if problem:
+        problems.append(f"{name}: {problem}")
     return value
 
 
@@ -263,15 +263,6 @@ def is_job_name(name):
     """True for [a-z0-9][a-z0-9-]{,63}: usable in every unit name made from it as is."""
     return bool(name) and len(name) <= MAX_JOB_NAME and name[0] != "-" and all(
         c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in name)
-
-
-def is_time_zone(name):
-    """True for an IANA time zone name that exists under /usr/share/zoneinfo."""
-    parts = name.split("/")
-    return len(name) <= 64 and all(
-        p and p not in (".", "..") and p[0] != "-"
-        and all(c.isascii() and (c.isalnum() or c in "_+-") for c in p) for p in parts) \
-        and os.path.isfile(os.path.join(ZONEINFO, name))
 
 
 def parse_interval(value):

@@ -61,6 +61,30 @@ def test_time_zone_must_exist(zone):
     assert len(problems) == 1 and problems[0].startswith("jobs.j.timezone:")
 
 
+@pytest.mark.parametrize("zone,fix", [("right/Europe/Berlin", "use 'Europe/Berlin'"),
+                                      ("right/UTC", "use 'UTC'")])
+def test_leap_second_zones_are_refused(zone, fix):
+    """right/* files count leap seconds, which systemd's timers and Python's clock do
+    not: every run would come 27 s late and get a catch-up key."""
+    _, problems = problems_of({"j": {"path": "/x", "timezone": zone}})
+    assert problems == [f"jobs.j.timezone: {zone!r} counts leap seconds, so the job's runs "
+                        f"would come 27 s after the times its timer means and never claim "
+                        f"their slot; {fix}"]
+
+
+@pytest.mark.parametrize("zone,near", [("europe/berlin", "Europe/Berlin"),
+                                       ("Europe/Berln", "Europe/Berlin"),
+                                       ("America/New_Yrok", "America/New_York")])
+def test_a_mistyped_time_zone_gets_the_close_name(zone, near):
+    _, problems = problems_of({"j": {"path": "/x", "timezone": zone}})
+    assert len(problems) == 1 and problems[0].endswith(f"did you mean {near!r}?")
+
+
+def test_a_time_zone_with_no_close_name_gets_an_example():
+    _, problems = problems_of({"j": {"path": "/x", "timezone": "Mars/Olympus_Mons"}})
+    assert problems[0].endswith('use an IANA name such as "Europe/Berlin"')
+
+
 @pytest.mark.parametrize("schedule", ["0 7 * * *\nExecStart=/bin/sh", "x" * 201, 5, "",
                                       "0 7 * * *\t# x"])
 def test_schedule_cannot_smuggle_anything_into_a_unit_file(schedule):
