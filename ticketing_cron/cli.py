@@ -136,6 +136,9 @@ def build_parser():
     imp.add_argument("--encrypt", action="store_true",
                      help="store the secret with systemd-creds (host key) as "
                      "cron-secret.cred and install the encrypted-secret drop-in")
+    imp.add_argument("--expect-sha256", metavar="HEX",
+                     help="import only if the file's content still has this digest (the "
+                     "one --dry-run printed): what was reviewed is what is imported")
     imp.add_argument("--dry-run", action="store_true",
                      help="print what would change; write nothing")
     return parser
@@ -201,7 +204,7 @@ def main(argv=None):
         if args.command == "import-env":
             from ticketing_cron.migrate.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
-                              sys.stdout, sys.stderr)
+                              sys.stdout, sys.stderr, expect_sha256=args.expect_sha256)
         from ticketing_cron.alerts import notify
         handler = notify.notify_failure if args.command == "notify-failure" \
             else notify.notify_recovery

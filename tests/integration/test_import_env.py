@@ -207,7 +207,81 @@ def test_dry_run_writes_nothing(cli):
     assert f"replacing it with {URL} (was https://tickets.example.com)" in result.stdout
     assert "replacing the existing secret (12 characters, sha256 " in result.stdout
     assert "older-secret" not in result.stdout
-    assert result.stdout.endswith("dry run: nothing was written\n")
+    digest = hashlib.sha256(env.read_bytes()).hexdigest()
+    assert result.stdout.endswith(
+        f"dry run: nothing was written; to import exactly this content: ticketing-cron "
+        f"import-env --expect-sha256 {digest} {env}\n")
+
+
+def test_the_import_takes_exactly_what_the_dry_run_showed(cli):
+    """The .env's owner may change it between the review and the import: with the
+    digest the dry run printed, a changed file is refused, an unchanged one imported."""
+    env = write_env(cli, GOOD["seed"][0])
+    dry = import_env(cli, env, "--dry-run")
+    digest = dry.stdout.split("--expect-sha256 ")[1].split()[0]
+    env.write_bytes(env.read_bytes().replace(b"tickets.acme.test", b"evil.acme.test"))
+    before = snapshot(cli.tmp)
+    result = import_env(cli, env, "--expect-sha256", digest)
+    assert result.status == EXIT["config"]
+    assert f"changed since it was reviewed (sha256 {hashlib.sha256(env.read_bytes()).hexdigest()}" \
+        in result.stderr
+    assert "evil" not in result.stderr
+    assert snapshot(cli.tmp) == before
+    env.write_bytes(GOOD["seed"][0].replace(b"@SECRET@", cli.secret.encode()))
+    result = import_env(cli, env, "--expect-sha256", digest)
+    assert result.status == 0, result.stderr
+    assert f'base_url = "{URL}"' in cli.config_path.read_text()
+
+
+def test_a_symbolic_link_is_not_followed(cli, tmp_path):
+    """Pointed at a file only root may read, a link made root show that file's names
+    and values' fingerprints; now nothing of it is read."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    target = private / "other-app.env"
+    target.write_bytes(b"API_BASE_URL=https://secret-host.acme.test\nCRON_SECRET=" +
+                       b"x" * 40 + b"\nDB_PASSWORD=hunter2hunter2\n")
+    target.chmod(0o600)
+    link = cli.tmp.parent / "link.env"
+    link.symlink_to(target)
+    linked_dir = cli.tmp.parent / "linked-dir"
+    linked_dir.symlink_to(private)
+    before = snapshot(cli.tmp)
+    for path in (link, linked_dir / "other-app.env"):
+        for extra in ((), ("--dry-run",)):
+            result = import_env(cli, path, *extra)
+            assert result.status == EXIT["config"], result.stdout
+            assert f".env {path}: the path goes through a symbolic link (to {target})" \
+                in result.stderr
+            assert "secret-host" not in result.stdout + result.stderr
+            assert "DB_PASSWORD" not in result.stdout + result.stderr
+            assert result.stdout == ""
+    assert snapshot(cli.tmp) == before
+
+
+def test_a_file_others_can_change_or_with_other_names_is_refused(cli, tmp_path):
+    env = write_env(cli, GOOD["seed"][0])
+    for mode in (0o620, 0o602, 0o666):
+        env.chmod(mode)
+        result = import_env(cli, env, "--dry-run")
+        assert result.status == EXIT["config"]
+        assert f"writable by others than its owner (mode {mode:04o})" in result.stderr
+    env.chmod(0o600)
+    second = tmp_path / "second-name.env"
+    os.link(env, second)
+    result = import_env(cli, env, "--dry-run")
+    assert result.status == EXIT["config"] and "has other names (hard links)" in result.stderr
+    second.unlink()
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    moved = open_dir / "app.env"
+    os.rename(env, moved)
+    result = import_env(cli, moved, "--dry-run")
+    assert result.status == EXIT["config"]
+    assert "its directory is writable by every user (mode 0777)" in result.stderr
+    open_dir.chmod(0o1777)  # sticky, as /tmp: only the file's owner may replace it
+    assert import_env(cli, moved, "--dry-run").status == 0
 
 
 def test_unchanged_values_leave_the_files_alone(cli):

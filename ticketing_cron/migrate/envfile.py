@@ -31,26 +31,52 @@ it was written with ("" for none), and whether a backslash escape was decoded.""
 
 
 def read_envfile(path):
-    """Read and parse a dotenv file.
+    """Read and parse a dotenv file (read_env_bytes, then parse_envfile).
 
-    Args:
-        path: the file.
     Returns:
         dict of name -> Entry, in file order (a duplicate keeps its first position,
         with the last value).
     Raises:
-        ConfigError for an unreadable, oversized, non-UTF-8 or malformed file.
+        ConfigError for an unsafe, unreadable, oversized, non-UTF-8 or malformed file.
+    """
+    return parse_envfile(read_env_bytes(path), f".env {path}")
+
+
+def read_env_bytes(path):
+    """The bytes of a .env file that root may safely read for someone else.
+
+    import-env runs as root on a file another user owns, so the file must be the one
+    named: no symbolic link anywhere on its path and no second name (hard link), or
+    its owner could point root at a file only root may read; and no one but its owner
+    may change it (the file not group- or world-writable, its directory not
+    world-writable without the sticky bit). It is read once, through one descriptor.
+
+    Args:
+        path: the file.
+    Returns:
+        bytes, at most MAX_BYTES.
+    Raises:
+        ConfigError naming the problem and the fix; never quoting the file's content.
     """
     what = f".env {path}"
+    absolute = os.path.abspath(path)
+    real = os.path.realpath(absolute)
+    if real != absolute:
+        raise ConfigError(f"{what}: the path goes through a symbolic link (to {real}), "
+                          f"which import-env does not follow, since it reads as root what "
+                          f"the link's owner chose; give the real path if that is the file")
     try:
+        # O_NOFOLLOW: the last component cannot become a link after the check above.
         # O_NONBLOCK: a FIFO must not hang the command; it is refused below.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+                     | os.O_CLOEXEC)
     except OSError as e:
         raise unreadable(what, e, "give the path of the old app's .env file",
                          "run as root") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    problem = unsafe_file(os.fstat(fd), os.stat(os.path.dirname(absolute)))
+    if problem:
         os.close(fd)
-        raise ConfigError(f"{what}: not a regular file")
+        raise ConfigError(f"{what}: {problem}")
     with os.fdopen(fd, "rb") as f:
         try:
             data = f.read(MAX_BYTES + 1)
@@ -59,7 +85,34 @@ def read_envfile(path):
     if len(data) > MAX_BYTES:
         raise ConfigError(f"{what}: larger than {MAX_BYTES // 1024} KiB; "
                         f"that is not a .env file")
-    return parse_envfile(data, what)
+    return data
+
+
+def content_digest(data):
+    """The SHA-256 of a .env's bytes, in hex: what a dry run shows and an import with
+    --expect-sha256 compares."""
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def unsafe_file(st, directory_st):
+    """Why a .env must not be read (from fstat of the file and stat of its directory),
+    with the fix; or None."""
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if st.st_nlink != 1:
+        return ("has other names (hard links), so it may be another file than the one "
+                "meant; copy it (cp) and import the copy")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (f"writable by others than its owner (mode {mode:04o}), who could change it "
+                f"between your review and the import; chmod go-w it first")
+    dir_mode = stat.S_IMODE(directory_st.st_mode)
+    if dir_mode & stat.S_IWOTH and not dir_mode & stat.S_ISVTX:
+        return (f"its directory is writable by every user (mode {dir_mode:04o}), who could "
+                f"replace the file; move it to a directory only its owner can change")
+    return None
 
 
 def parse_envfile(data, what):

@@ -16,7 +16,7 @@ from ticketing_cron.migrate.config_edit import set_base_url, tomllib
 from ticketing_cron.config.credential import (DROPIN_PATHS, DROPIN_TEXT, SERVICE_CONFIG_DIR,
                                               check_through_service,
                                              encrypt_secret, run)
-from ticketing_cron.migrate.envfile import read_envfile
+from ticketing_cron.migrate.envfile import content_digest, parse_envfile, read_env_bytes
 from ticketing_cron.base.errors import ConfigError, CronError, unreadable
 from ticketing_cron.config.secret import MAX_SECRET_BYTES, fingerprint, secret_problem
 
@@ -27,7 +27,7 @@ REPLACED_BY = {
 }
 
 
-def import_env(env_path, config_path, encrypt, dry_run, out, err):
+def import_env(env_path, config_path, encrypt, dry_run, out, err, expect_sha256=None):
     """Import the .env at env_path; see the module docstring.
 
     Args:
@@ -36,12 +36,20 @@ def import_env(env_path, config_path, encrypt, dry_run, out, err):
         encrypt: store the secret with systemd-creds and install the drop-in.
         dry_run: print what would change, write nothing.
         out, err: text streams.
+        expect_sha256: the .env's content digest that a dry run printed: the import
+            is refused if the file changed since (its owner may change it).
     Returns:
         The exit status: 0, or check's status after the import.
     Raises:
         ConfigError for any problem found before writing, or a failed write.
     """
-    entries = read_envfile(env_path)
+    data = read_env_bytes(env_path)
+    digest = content_digest(data)
+    if expect_sha256 is not None and expect_sha256.lower() != digest:
+        raise ConfigError(f".env {env_path}: changed since it was reviewed (sha256 {digest}, "
+                          f"not the expected {expect_sha256[:64]}); nothing was written: "
+                          f"run --dry-run again and review it")
+    entries = parse_envfile(data, f".env {env_path}")
     url, secret = imported_values(entries, f".env {env_path}")
     config_dir = os.path.dirname(os.path.abspath(config_path))
     secret_path = os.path.join(config_dir, "cron-secret")
@@ -67,7 +75,9 @@ def import_env(env_path, config_path, encrypt, dry_run, out, err):
             why = REPLACED_BY.get(name, "ticketing-cron has no equivalent")
             out.write(f"{name} (line {entry.line}): not imported; {why}\n")
     if dry_run:
-        out.write("dry run: nothing was written\n")
+        out.write(f"dry run: nothing was written; to import exactly this content: "
+                  f"ticketing-cron import-env --expect-sha256 {digest}"
+                  f"{' --encrypt' if encrypt else ''} {env_path}\n")
         return 0
     check_may_write(config_dir)
     write_all(config_path, config_stat, old_bytes, new_bytes, secret, secret_path,
