@@ -135,3 +135,45 @@ def test_the_pods_are_locked_down():
         mode = volumes[secret_mount["name"]]["secret"]["defaultMode"]
         assert mode & 0o007 == 0 and mode & 0o400  # the reader refuses other-readable
         assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+
+
+def test_the_pods_may_reach_dns_and_https_only_and_nothing_may_reach_them():
+    (policy,) = by_kind("NetworkPolicy")
+    spec = policy["spec"]
+    selected = spec["podSelector"]["matchLabels"]
+    for cron_job in by_kind("CronJob"):
+        labels = cron_job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        assert selected.items() <= labels.items(), "the policy does not select the pods"
+    assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
+    assert spec["ingress"] == []
+    ports = sorted((p["protocol"], p["port"]) for rule in spec["egress"]
+                   for p in rule["ports"])
+    assert ports == [("TCP", 53), ("TCP", 443), ("UDP", 53)]
+    https = [rule for rule in spec["egress"] if rule["ports"] == [{"protocol": "TCP",
+                                                                  "port": 443}]][0]
+    blocks = {b["ipBlock"]["cidr"]: b["ipBlock"].get("except", []) for b in https["to"]}
+    # Cloud instance metadata (and the credentials it serves) is link-local.
+    assert blocks == {"0.0.0.0/0": ["169.254.0.0/16"], "::/0": ["fe80::/10"]}
+
+
+def test_the_image_has_no_unqualified_default_base():
+    """A short name such as debian:bookworm-slim is resolved by the build tool's registry
+    search list, which another registry may answer first; the base must be given."""
+    text = (REPO / "Containerfile").read_text()
+    (arg,) = [line for line in text.splitlines() if line.startswith("ARG BASE_IMAGE")]
+    assert arg == "ARG BASE_IMAGE=give-BASE_IMAGE-a-digest-pinned-debian-image"
+
+
+def test_no_secret_is_applied_with_the_directory():
+    """`kubectl apply -f deploy/kubernetes/` would replace the real Secret with a
+    placeholder; the example lives beside the directory, and its placeholder is one
+    that ticketing-cron refuses."""
+    from ticketing_cron.config.secret import secret_problem  # noqa: E402
+
+    assert by_kind("Secret") == []
+    example = yaml.safe_load((REPO / "deploy" / "secret.example.yaml").read_text())
+    mounted = {v["secret"]["secretName"] for c in by_kind("CronJob")
+               for v in c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"]
+               if "secret" in v}
+    assert mounted == {example["metadata"]["name"]}
+    assert "example value" in secret_problem(example["stringData"]["cron-secret"].encode())
