@@ -31,17 +31,18 @@ def status(config_path, job_name, as_json, out, err, now=None):
         78 config error.
     """
     now = time.time() if now is None else now
+    jobs = []
     try:
         config = load_config(config_path)
         jobs = select_jobs(config, job_name, config_path)
         report = collect(config, jobs, now)
     except CronError as e:
-        err.write(f"ticketing-cron: {e.message}\n")
-        return EXIT_STATUS["config"] if e.outcome == "config" else 1
+        return failed(e.message, EXIT_STATUS["config"] if e.outcome == "config" else 1,
+                      jobs, now, as_json, out, err)
     except (ImportError, OSError) as e:
-        err.write(f"ticketing-cron: cannot read the journal ({e}); status needs "
-                  f"python3-systemd, and root or the systemd-journal or adm group\n")
-        return 1
+        return failed(f"cannot read the journal ({e}); status needs python3-systemd, and "
+                      f"root or the systemd-journal or adm group", 1, jobs, now, as_json,
+                      out, err)
     if as_json:
         json.dump(report, out, indent=2)
         out.write("\n")
@@ -51,6 +52,26 @@ def status(config_path, job_name, as_json, out, err, now=None):
         err.write("ticketing-cron: warning: only root and the systemd-journal and adm "
                   "groups can read the runs' records; what is shown may be incomplete\n")
     return 0 if report["healthy"] else 1
+
+
+def failed(message, exit_status, jobs, now, as_json, out, err):
+    """Report that status could not be worked out: the message on stderr and, for
+    --json, still one JSON document (with "error", and what the config says of each
+    job when it could be read), so that a script always has something to parse.
+
+    Returns:
+        exit_status.
+    """
+    err.write(f"ticketing-cron: {message}\n")
+    if as_json:
+        known = [{"job": job.name, "state": "unknown", "schedule": job.schedule,
+                  "timezone": job.timezone, "service": units.unit_names(job.name)[0],
+                  "timer": units.unit_names(job.name)[1] if job.schedule else None}
+                 for job in jobs]
+        json.dump({"healthy": False, "generated_at": iso(now), "error": message,
+                   "jobs": known}, out, indent=2)
+        out.write("\n")
+    return exit_status
 
 
 def select_jobs(config, job_name, config_path):

@@ -143,3 +143,38 @@ def test_the_journal_is_read_for_records_of_the_users_the_unit_runs_as(tmp_path)
                                                               "User": "root"}}),
                    load_streak=lambda s: (None, True))
     assert asked == {"ticketing-cron.service": range(0, 1)}
+
+
+def test_json_is_one_document_even_when_systemd_cannot_be_asked(tmp_path, monkeypatch):
+    from ticketing_cron.base.errors import UnavailableError
+
+    path = tmp_path / "config.toml"
+    path.write_text('[api]\nbase_url = "https://tickets.ops.test"\n\n[jobs.manual]\n'
+                    'path = "/api/cron/manual"\n')
+
+    def no_systemd(names):
+        raise UnavailableError("systemctl show failed (no systemd); is systemd running?")
+    real_collect = status.collect
+    monkeypatch.setattr(status, "collect", lambda config, jobs, now:
+                        real_collect(config, jobs, now, show=no_systemd))
+    out, err = io.StringIO(), io.StringIO()
+    assert status.status(str(path), None, True, out, err, now=NOW) == 1
+    doc = json.loads(out.getvalue())
+    assert doc["healthy"] is False and doc["generated_at"] == "2025-11-29T12:00:00Z"
+    assert doc["error"] == "systemctl show failed (no systemd); is systemd running?"
+    assert [(j["job"], j["state"], j["service"], j["timer"]) for j in doc["jobs"]] == [
+        ("manual", "unknown", "ticketing-cron@manual.service", None)]
+    assert "systemctl show failed" in err.getvalue()
+
+
+def test_json_is_one_document_on_a_config_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[api]\nbase_ulr = 1\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert status.status(str(path), None, True, out, err, now=NOW) == 78
+    doc = json.loads(out.getvalue())
+    assert doc["healthy"] is False and doc["jobs"] == []
+    assert "base_ulr: unknown key" in doc["error"]
+    out = io.StringIO()
+    assert status.status(str(path), None, False, out, io.StringIO(), now=NOW) == 78
+    assert out.getvalue() == ""  # text: the error on stderr only, as before
