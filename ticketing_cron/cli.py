@@ -11,8 +11,8 @@ from ticketing_cron.base.log import Log
 
 DESCRIPTION = """\
 Call a ticketing web app's cron endpoints, once per run. A systemd timer
-(ticketing-cron.timer) starts `ticketing-cron run` every minute; you can run the
-same thing by hand.
+(ticketing-cron.timer) starts `ticketing-cron run --scheduled sla-check` every
+minute; `ticketing-cron run` does the same by hand.
 
 Set api.base_url in the config file and put the app's CRON_SECRET in
 /etc/ticketing-cron/cron-secret; then `ticketing-cron check`."""
@@ -99,16 +99,15 @@ def build_parser():
     add_command("check", help="validate the config and the secret; call nothing",
                         description="Validate the config file and the secret without "
                         "calling the API. Lists every problem; exit 0 or 78.")
+    # The handlers' own commands: no help= keeps them out of the list of commands (the
+    # units run them, people do not); ticketing-cron(8) documents them.
     notify = add_command(
         "notify-failure",
-        help="report a failed unit (run by ticketing-cron-failure@.service)",
         description="Report that UNIT failed, from systemd's $MONITOR_* variables. "
         "Run by ticketing-cron-failure@.service through OnFailure=.")
     notify.add_argument("unit", metavar="UNIT", help="the failed unit, e.g. ticketing-cron.service")
     recover = add_command(
         "notify-recovery",
-        help="announce that UNIT works again (run by "
-        "ticketing-cron-recovery@.service)",
         description="After UNIT succeeded: if people were alerted about its failures, "
         "send one recovery notice; forget the failure streak either way.")
     recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")

@@ -59,3 +59,15 @@ def test_verbose_and_quiet_exclude_each_other(cli, args):
     result = bare(cli, *args)
     assert result.status == 2
     assert "-q/--quiet" in result.stderr and "-v/--verbose" in result.stderr
+
+
+def test_the_help_lists_the_commands_people_run_and_says_what_the_timer_runs(cli):
+    result = bare(cli, "--help")
+    assert result.status == 0
+    assert "notify-failure" not in result.stdout and "notify-recovery" not in result.stdout
+    for command in ("run", "check", "status", "import-env"):
+        assert f"\n    {command} " in result.stdout
+    assert "starts `ticketing-cron run --scheduled sla-check` every" in result.stdout
+    # The handlers' commands still work (their units run them) and have help of their own.
+    for command in ("notify-failure", "notify-recovery"):
+        assert bare(cli, command, "--help").status == 0

@@ -219,7 +219,7 @@ def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine, installe
 
     status = machine.run(["systemctl", "status", "--no-pager", "-l", UNIT], check=False).stdout
     print(status)
-    assert "skipped until a cron-secret is configured" in status
+    assert "ticketing-cron: the SLA check (sla-check)" in status
     assert "skipped because no trigger condition checks were met" in status
     assert f"ConditionPathExists=|{SECRET} was not met" in status
     assert f"ConditionPathExists=|{CRED} was not met" in status
