@@ -132,12 +132,14 @@ BAD = {
     "missing-secret": (b"API_BASE_URL=https://tickets.acme.test\nLOG_LEVEL=info\n",
                        "CRON_SECRET: missing"),
     "missing-both": (b"NODE_ENV=production\n", "2 problems"),
+    # The advice drops the development port: :3000 is rarely the one serving TLS.
     "http-remote": (b"API_BASE_URL=http://tickets.acme.test:3000\nCRON_SECRET=@SECRET@\n",
-                    "line 1: API_BASE_URL: http:// is only allowed to a loopback host"),
+                    "in clear text; use the https:// address, such as "
+                    "https://tickets.acme.test; nothing was written"),
     "http-remote-ip": (b"CRON_SECRET=@SECRET@\nAPI_BASE_URL=http://192.0.2.7\n",
                        "line 2: API_BASE_URL: http:// is only allowed to a loopback host "
                        "(localhost, 127.0.0.1, ::1), so that the secret never crosses a network "
-                       "in clear text; use https://192.0.2.7"),
+                       "in clear text; use the https:// address, such as https://192.0.2.7"),
     "malformed-line": (b"API_BASE_URL=https://tickets.acme.test\n# ok\nCRON_SECRET @SECRET@\n",
                        "line 3: CRON_SECRET: expected '=' after the name"),
     "unclosed-quote": (b"API_BASE_URL=https://tickets.acme.test\nCRON_SECRET=\"@SECRET@\n",

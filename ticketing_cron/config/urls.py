@@ -55,9 +55,12 @@ def validate_base_url(url, name, problems):
                         f"or an IP address")
         return None
     if parts.scheme == "http" and not is_loopback(host):
+        # A development port (http://host:3000) is rarely the one serving TLS: not kept.
+        carried = "the secret" if name.lower().endswith("base_url") else "what it sends"
         problems.append(f"{name}: http:// is only allowed to a loopback host (localhost, "
-                        f"127.0.0.1, ::1), so that the secret never crosses a network in "
-                        f"clear text; use https://{parts.netloc}{parts.path or ''}")
+                        f"127.0.0.1, ::1), so that {carried} never crosses a network in "
+                        f"clear text; use the https:// address, such as "
+                        f"https://{host}{parts.path or ''}")
         return None
     if is_placeholder(host):
         problems.append(f"{name}: {host} is the example placeholder; set it to your app's "

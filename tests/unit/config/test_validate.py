@@ -142,3 +142,15 @@ def test_http_to_what_only_looks_loopback_is_refused(url):
                                            ("[::ffff:127.0.0.1]", False)])
 def test_is_loopback_takes_bracketed_addresses(host, expected):
     assert is_loopback(host) is expected
+
+
+def test_http_to_a_remote_webhook_speaks_of_what_it_sends_not_the_secret():
+    from ticketing_cron.config.urls import validate_base_url
+
+    problems = []
+    assert validate_base_url("http://hooks.acme.test:8080/x", "alerts.webhook_url",
+                             problems) is None
+    assert problems == ["alerts.webhook_url: http:// is only allowed to a loopback host "
+                        "(localhost, 127.0.0.1, ::1), so that what it sends never crosses a "
+                        "network in clear text; use the https:// address, such as "
+                        "https://hooks.acme.test/x"]

@@ -92,8 +92,8 @@ def test_imported_values_are_validated_like_the_config_and_the_secret():
     ("API_BASE_URL=\nCRON_SECRET=s\n", "line 1: API_BASE_URL: empty"),
     ("API_BASE_URL=http://tickets.acme.test\nCRON_SECRET=s\n",
      "line 1: API_BASE_URL: http:// is only allowed to a loopback host (localhost, 127.0.0.1, "
-     "::1), so that the secret never crosses a network in clear text; use "
-     "https://tickets.acme.test"),
+     "::1), so that the secret never crosses a network in clear text; use the https:// "
+     "address, such as https://tickets.acme.test"),
     ("API_BASE_URL=https://tickets.example.com\nCRON_SECRET=s\n", "is the example placeholder"),
     ("API_BASE_URL=https://t.acme.test\n\nCRON_SECRET='a b'\n",
      "line 3: CRON_SECRET: holds whitespace"),
