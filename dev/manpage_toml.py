@@ -60,6 +60,7 @@ def page():
     """The whole manual page (str)."""
     lines = [
         f'.TH TICKETING\\-CRON.TOML 5 "" "ticketing\\-cron {__version__}" "File formats"',
+        ".nh",
         ".SH NAME",
         "ticketing\\-cron.toml \\- configuration of ticketing\\-cron",
         ".SH SYNOPSIS",
