@@ -38,6 +38,10 @@ def check(config_path, out, err, environ=os.environ):
                       f"{config.api.deadline:g} s)\n")
         out.write(schedules.getvalue())
     warnings = [] if config is None else doubled_paths(config)
+    if config is not None:
+        from ticketing_cron.config.url_secrets import secret_url_problems
+
+        problems.extend(secret_url_problems(config, warnings, environ))
     try:
         secret = read_secret(environ, warnings, config_path)
     except CronError as e:

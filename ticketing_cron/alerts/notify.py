@@ -17,6 +17,7 @@ from ticketing_cron.alerts.message import compose, runs, span, when
 from ticketing_cron.alerts.state import (clear_state, load_state, locked, save_state,
                                          state_dir, state_path)
 from ticketing_cron.config.load import read_toml
+from ticketing_cron.config.url_secrets import webhook_url_of
 from ticketing_cron.config.validate import AlertsConfig, table, validate_alerts
 from ticketing_cron.base.errors import EXIT_STATUS, CronError, Interrupted
 from ticketing_cron.base.catalog import for_alert
@@ -84,18 +85,24 @@ def failure_event(failure, record):
 
 
 def load_alert_settings(config_path):
-    """The [alerts] table alone, so that a broken [api] table does not silence alerts.
+    """The [alerts] table alone, so that a broken [api] table does not silence alerts,
+    with the webhook URL from its own file (config.url_secrets) when there is one.
 
     Returns:
         (AlertsConfig, problem text or None).
     """
+    problems = []
     try:
         data = read_toml(config_path)
     except CronError as e:
-        return AlertsConfig(), e.message
-    problems = []
-    settings = validate_alerts(table(data, "alerts", problems, default={}), problems)
-    return settings, "; ".join(problems) or None
+        settings = AlertsConfig()
+        problems.append(e.message)
+    else:
+        settings = validate_alerts(table(data, "alerts", problems, default={}), problems)
+    # The webhook's own file still works when the config is broken.
+    url, more = webhook_url_of(settings, config_path)
+    problems.extend(more)
+    return settings._replace(webhook_url=url), "; ".join(problems) or None
 
 
 def notify_failure(unit, log, environ, config_path):

@@ -28,6 +28,7 @@ DROPIN_TEXT = """\
 [Service]
 LoadCredential=
 LoadCredentialEncrypted=cron-secret:/etc/ticketing-cron/cron-secret.cred
+LoadCredential=ping-urls:/etc/ticketing-cron/ping-urls
 """
 SUBPROCESS_TIMEOUT_S = 60
 

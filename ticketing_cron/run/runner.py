@@ -11,6 +11,7 @@ from ticketing_cron.base.redact import Redactor
 from ticketing_cron.base.text import plural
 from ticketing_cron.config.load import load_config
 from ticketing_cron.config.secret import fingerprint, read_secret
+from ticketing_cron.config.url_secrets import ping_url_of
 from ticketing_cron.http import client
 from ticketing_cron.run.judge import judge
 from ticketing_cron.run.slot import slot_for
@@ -106,8 +107,13 @@ def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=F
     job = config.jobs.get(job_name)
     if job is None:
         raise unknown_job(job_name, config.jobs, config_path)
-    if job.ping_url and ping is not None:
-        ping.update(url=job.ping_url, deadline_at=time.monotonic() + (
+    ping_url = None
+    if ping is not None:
+        ping_url, problems = ping_url_of(job, config_path, environ)
+        if problems:
+            raise ConfigError("; ".join(problems))
+    if ping_url:
+        ping.update(url=ping_url, deadline_at=time.monotonic() + (
             job.deadline if job.deadline is not None else config.api.deadline))
     slot = slot_for(job, fields["REQUEST_ID"], scheduled)
     fields.update(IDEMPOTENCY_KEY=slot.key, SCHEDULED_AT=slot.scheduled_at)
