@@ -1,0 +1,62 @@
+"""The secret URLs in a booted container: the package ships /etc/ticketing-cron/ping-urls/
+for the units' LoadCredential=ping-urls:, a run still starts with it empty, and a
+job's ping URL written there (not in the world-readable config) reaches Healthchecks
+from the sandboxed run, whose dynamic user could not read the file itself.
+"""
+
+import os
+
+import pytest
+
+from harness import UNIT, boot_with_package, wait_for
+from healthchecks_standin import Healthchecks
+
+pytestmark = pytest.mark.system
+
+CONFIG = "/etc/ticketing-cron/config.toml"
+PING_FILE = "/etc/ticketing-cron/ping-urls/sla-check"
+
+
+@pytest.fixture(scope="module")
+def box(workdir, base_rootfs, deb, standin, secret):
+    """A booted container with the package, configured for the stand-in, its timer
+    stopped so that only the test's own starts run."""
+    machine, _ = boot_with_package(base_rootfs, deb, workdir / "url-secrets",
+                                   f"tc-urls-{os.getpid()}")
+    machine.run(["systemctl", "stop", "ticketing-cron.timer"])
+    machine.write("/etc/ticketing-cron/cron-secret", secret + "\n", mode="0600")
+    machine.write(CONFIG, f'[api]\nbase_url = "http://127.0.0.1:{standin.port}"\n\n'
+                          f'[jobs.sla-check]\npath = "/api/cron/sla-check"\n')
+    yield machine
+    machine.discard()
+
+
+@pytest.fixture(scope="module")
+def healthchecks():
+    hc = Healthchecks("ok")
+    yield hc
+    hc.close()
+
+
+def test_the_package_ships_the_ping_urls_directory_and_a_run_starts_with_it_empty(box):
+    assert box.run(["stat", "-c", "%F %U", "/etc/ticketing-cron/ping-urls"]).stdout.strip() \
+        == "directory root"
+    box.run(["rm", "-f", PING_FILE])
+    rc, state = box.start_service()
+    assert rc == 0, state
+    assert box.show(UNIT, "Result")["Result"] == "success"
+
+
+def test_a_ping_url_in_its_root_only_file_reaches_healthchecks(box, healthchecks):
+    box.write(PING_FILE, healthchecks.ping_url + "\n", mode="0600")
+    try:
+        rc, state = box.start_service()
+        assert rc == 0, state
+        pings = wait_for(healthchecks.pings, 20, "the run's ping")
+        assert pings[0].path == healthchecks.check_path + "/0"
+        config = box.path(CONFIG).read_text()
+        assert "ping_url" not in config
+        secret_path = healthchecks.check_path.split("/")[-1]
+        assert secret_path not in str(box.journal("-u", UNIT))
+    finally:
+        box.run(["rm", "-f", PING_FILE])
