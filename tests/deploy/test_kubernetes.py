@@ -177,3 +177,14 @@ def test_no_secret_is_applied_with_the_directory():
                if "secret" in v}
     assert mounted == {example["metadata"]["name"]}
     assert "example value" in secret_problem(example["stringData"]["cron-secret"].encode())
+
+
+def test_no_credential_url_is_in_the_configmap():
+    """A job's ping_url and the alert webhook are credentials: the view role reads a
+    ConfigMap, so they belong in the Secret (mounted as ping-urls_NAME)."""
+    (configmap,) = by_kind("ConfigMap")
+    config = tomllib.loads(configmap["data"]["config.toml"])
+    assert "webhook_url" not in config.get("alerts", {})
+    assert [name for name, job in config["jobs"].items() if "ping_url" in job] == []
+    text = (REPO / "deploy" / "kubernetes" / "cronjob-sla-check.yaml").read_text()
+    assert "/run/credentials/ticketing-cron/ping-urls_sla-check" in text
