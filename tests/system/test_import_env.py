@@ -138,7 +138,8 @@ def test_encrypt_works_at_the_next_tick_through_load_credential_encrypted(
     # drop-in is in effect, and with no plain file left only it can feed the run below.
     assert DROPIN in box.show(UNIT, "DropInPaths")["DropInPaths"]
     unit = box.run(["systemctl", "cat", UNIT]).stdout
-    assert unit.rstrip().endswith(f"LoadCredential=\nLoadCredentialEncrypted=cron-secret:{CRED}")
+    assert unit.rstrip().endswith(f"LoadCredential=\nLoadCredentialEncrypted=cron-secret:{CRED}"
+                                  f"\nLoadCredential=ping-urls:/etc/ticketing-cron/ping-urls")
 
     summary = next_tick(box, seen)
     assert summary["OUTCOME"] == "ok", summary
