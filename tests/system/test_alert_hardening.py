@@ -91,6 +91,7 @@ def test_both_handlers_share_one_tightened_sandbox(box):
         assert "/var/spool/exim4" in props["ReadWritePaths"]
         assert "/etc/ticketing-cron/cron-secret" in props["InaccessiblePaths"]
         assert "/etc/ticketing-cron/cron-secret.cred" in props["InaccessiblePaths"]
+        assert "/etc/ticketing-cron/ping-urls" in props["InaccessiblePaths"]
         assert props["LimitCORE"] == "0"
         assert int(props["TasksMax"]) <= 64
         assert int(props["MemoryHigh"]) < int(props["MemoryMax"]) <= 256 * 2**20
