@@ -1,7 +1,8 @@
 """The secret URLs in a booted container: the package ships /etc/ticketing-cron/ping-urls/
-for the units' LoadCredential=ping-urls:, a run still starts with it empty, and a
-job's ping URL written there (not in the world-readable config) reaches Healthchecks
-from the sandboxed run, whose dynamic user could not read the file itself.
+for the units' LoadCredential=ping-urls:, a run still starts with it empty, a job's
+ping URL written there (not in the world-readable config) reaches Healthchecks from
+the sandboxed run, whose dynamic user could not read the file itself, and the failure
+handler finds the webhook in /etc/ticketing-cron/webhook-url.
 """
 
 import os
@@ -60,3 +61,25 @@ def test_a_ping_url_in_its_root_only_file_reaches_healthchecks(box, healthchecks
         assert secret_path not in str(box.journal("-u", UNIT))
     finally:
         box.run(["rm", "-f", PING_FILE])
+
+
+def test_the_failure_handler_alerts_the_webhook_named_in_its_root_only_file(box, secret):
+    """A wrong secret fails the run; its OnFailure= handler (root, read-only /etc) finds
+    the webhook in /etc/ticketing-cron/webhook-url, none being in the config."""
+    from alert_support import Hook
+
+    hook = Hook()
+    try:
+        box.write("/etc/ticketing-cron/webhook-url", hook.url + "\n", mode="0600")
+        box.write("/etc/ticketing-cron/cron-secret", "tc-wrong-" + "x" * 40 + "\n",
+                  mode="0600")
+        assert "webhook" not in box.path(CONFIG).read_text()
+        rc, _ = box.start_service()
+        assert rc != 0
+        posts = wait_for(hook.posts, 30, "the failure handler's webhook post")
+        assert posts[0]["alert"] == "failure", posts[0]
+        assert posts[0]["failed_unit"] == UNIT, posts[0]
+    finally:
+        hook.close()
+        box.run(["rm", "-f", "/etc/ticketing-cron/webhook-url"])
+        box.write("/etc/ticketing-cron/cron-secret", secret + "\n", mode="0600")
