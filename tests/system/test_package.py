@@ -167,6 +167,10 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
     example = "/usr/share/doc/ticketing-cron/examples/config.toml"
     assert example in listing
     assert machine.run(["cmp", example, CONFIG]).returncode == 0
+    # Every pointer to the README that the program and the example config give resolves.
+    readme = "/usr/share/doc/ticketing-cron/README.md.gz"
+    assert readme in listing
+    assert readme in machine.path(example).read_text()
 
 
 def test_units_verify_and_the_service_is_sandboxed(machine, installed):

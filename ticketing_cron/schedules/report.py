@@ -51,7 +51,8 @@ def report_schedules(config, out, err, environ=os.environ):
                           f"compute its slot ({why}), so its Idempotency-Key is not the "
                           f"same on every server and several servers would each do its "
                           f"work; write it as a cron line or in plain calendar syntax "
-                          f"(README, \"More than one server\")\n")
+                          f"(/usr/share/doc/ticketing-cron/README.md.gz, \"More than "
+                          f"one server\")\n")
     stale = stale_units(config.path, environ)
     if stale:
         err.write(f"ticketing-cron: warning: the timers systemd runs differ from "
