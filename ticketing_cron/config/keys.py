@@ -81,11 +81,14 @@ KEYS = (
         "This job's deadline in seconds, instead of api.deadline; below the time "
         "between two of its runs."),
     Key("jobs.NAME", "ping_url", "ping_url", None, None, None, "", False,
-        "A Healthchecks ping URL told each run's exit status; its path is a credential."),
+        "A Healthchecks ping URL told each run's exit status; a credential, better kept "
+        "in /etc/ticketing-cron/ping-urls/NAME (mode 0600), which wins over this key."),
     Key("alerts", "email_to", "addresses", (), None, None, "", False,
         "Addresses that get alert emails, through /usr/sbin/sendmail."),
     Key("alerts", "webhook_url", "url", None, None, None, "", False,
-        "A JSON webhook (Slack/Mattermost-compatible) told of failures and recoveries."),
+        "A JSON webhook (Slack/Mattermost-compatible) told of failures and recoveries; a "
+        "credential, better kept in /etc/ticketing-cron/webhook-url (mode 0600), which "
+        "wins over this key."),
     Key("alerts", "alert_after", "count", 1, 1, None, "failed runs", False,
         "Consecutive failed runs before the first alert."),
     Key("alerts", "repeat_interval", "duration", "1h", None, None, "", False,
