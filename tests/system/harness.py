@@ -413,15 +413,30 @@ class Machine:
         """The runner's summary records (those with OUTCOME), oldest first."""
         return [r for r in self.journal(f"_SYSTEMD_UNIT={UNIT}") if "OUTCOME" in r]
 
-    def summary_for(self, invocation_id, timeout=10):
-        """The one summary record of a run, waiting for journald to have it."""
+    def summary_for(self, invocation_id, timeout=30):
+        """The one summary record of a run, waiting for journald to have it (on a
+        machine loaded by containers side by side journald may lag by seconds)."""
         def find():
             found = [r for r in self.summaries()
                      if r.get("_SYSTEMD_INVOCATION_ID") == invocation_id]
             return found or None
-        found = wait_for(find, timeout, f"the summary record of run {invocation_id}")
+        try:
+            found = wait_for(find, timeout, f"the summary record of run {invocation_id}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.explain_missing_summary()}") from None
         assert len(found) == 1, f"run {invocation_id} wrote {len(found)} summary records"
         return found[0]
+
+    def explain_missing_summary(self):
+        """What the journal holds of the program's last records, with the fields that
+        journald derives (_SYSTEMD_UNIT, _SYSTEMD_INVOCATION_ID, _PID): a record without
+        them was written but could not be attributed to its unit."""
+        records = [r for r in self.journal("-t", "ticketing-cron", "-n", "8")]
+        rows = [{k: r.get(k) for k in ("OUTCOME", "_SYSTEMD_UNIT", "_SYSTEMD_INVOCATION_ID",
+                                       "_PID", "_TRANSPORT", "MESSAGE")} for r in records]
+        units = self.run(["systemctl", "status", "--no-pager", "--lines=5", UNIT],
+                         check=False).stdout
+        return f"--- the last records of ticketing-cron\n{rows}\n--- {UNIT}\n{units}"
 
     def handler_records(self, unit=FAILURE_UNIT):
         """The records that an alert handler's own process wrote."""
