@@ -416,9 +416,16 @@ class Machine:
     def summary_for(self, invocation_id, timeout=30):
         """The one summary record of a run, waiting for journald to have it (on a
         machine loaded by containers side by side journald may lag by seconds)."""
+        run = self.show(UNIT, "InvocationID", "ExecMainPID")
+        pid = run["ExecMainPID"] if run["InvocationID"] == invocation_id else None
+
         def find():
-            found = [r for r in self.summaries()
-                     if r.get("_SYSTEMD_INVOCATION_ID") == invocation_id]
+            # A record journald took in after the run was gone has no unit: the
+            # product's readers (status, the alert path) take it by _PID and _UID.
+            found = [r for r in self.journal("-t", "ticketing-cron") if "OUTCOME" in r and (
+                     r.get("_SYSTEMD_INVOCATION_ID") == invocation_id
+                     or ("_SYSTEMD_INVOCATION_ID" not in r and r.get("_SYSTEMD_UNIT", UNIT) == UNIT
+                         and pid and r.get("_PID") == pid))]
             return found or None
         try:
             found = wait_for(find, timeout, f"the summary record of run {invocation_id}")

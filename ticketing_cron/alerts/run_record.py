@@ -7,8 +7,17 @@ derives from the kernel and from PID 1 (_SYSTEMD_UNIT, _UID, _TRANSPORT, and the
 invocation id among them), only when its outcome agrees with the exit status systemd
 reports, and only field by field after validation. Anything else falls back to
 systemd's own words about the failure.
+
+journald takes a record's unit and invocation id from the writer's /proc entry; when
+it is far behind (flooded, starved of CPU) it reads a run's last record after the run
+is gone, and the record has no invocation id (and no unit, unless journald took it
+from the run's stdout stream). Such a record is still the run's when its _PID
+(set by the kernel) is the failed invocation's main PID as systemd reports it, its
+_UID one the unit runs as, and it comes from this boot after the run started: a PID
+reused after the run is another user's, or another unit's with its own unit field.
 """
 
+import datetime
 import os
 import pwd
 import subprocess
@@ -21,13 +30,17 @@ JOURNAL_SOCKET = "/run/systemd/journal/socket"
 IDENTIFIER = "ticketing-cron"
 # systemd's range for DynamicUser= (61184-65519, docs/UIDS-GIDS.md).
 DYNAMIC_UIDS = range(61184, 65520)
-LOOKUP_TRIES = 5             # journald may still be taking in the record
-LOOKUP_PAUSE_S = 0.2
+LOOKUP_PAUSE_S = 0.25        # journald may still be taking in the record
 LOOKUP_S = 3.0               # the whole lookup, tries included
+# When the exit status is one a run gives only after writing its summary, the record
+# is coming: a journald far behind (flooded) is waited for longer. The handler's
+# deadline (44 s) still leaves the channels 30 s.
+LOOKUP_EXPECTED_S = 12.0
 MAX_ENTRIES = 256            # records of one run looked at, per try (-v adds some)
 MAX_FIELD_BYTES = 8192       # journald hands out no longer field values
 MAX_MESSAGE = 2000
 SYSTEMCTL_TIMEOUT_S = 5
+_ONE_USEC = datetime.timedelta(microseconds=1)
 
 
 def unit_uids(unit, run=subprocess.run):
@@ -79,16 +92,70 @@ def written_by(uid_field, uids):
     return _number(uid_field) in uids
 
 
-def _number(value):
-    """An int from an int, or from a string of ASCII digits; else None."""
+def _number(value, digits=10):
+    """An int from an int, or from a string of at most ``digits`` ASCII digits; else
+    None."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= digits:
         return int(value)
     return None
 
 
-def trusted_record(entry, unit, invocation_id, uids, exit_code, exit_status):
+def main_process(unit, invocation_id, run=subprocess.run):
+    """The failed invocation's main process as systemd reports it.
+
+    Returns:
+        (pid, start) with start its CLOCK_MONOTONIC start in microseconds, or None
+        when systemctl cannot tell or the unit has started another invocation since.
+    """
+    try:
+        proc = run(["systemctl", "show", "--property=InvocationID", "--property=ExecMainPID",
+                    "--property=ExecMainStartTimestampMonotonic", "--", unit],
+                   capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    pid = _number(props.get("ExecMainPID"))
+    start = _number(props.get("ExecMainStartTimestampMonotonic"), digits=20)
+    if proc.returncode != 0 or props.get("InvocationID") != invocation_id or not pid \
+            or not start:
+        return None
+    return pid, start
+
+
+def from_the_run(entry, unit, invocation_id, uids, process=None, boot_id=None):
+    """True when journald's own fields say ``entry`` was written by the failed run:
+    its unit and invocation id; or, for a record journald could not attribute (it has
+    no invocation id, and no unit or the failed one), ``process`` = (pid, monotonic
+    start in µs) of the run, this boot's ``boot_id``, and a monotonic time after the
+    start. Either way the record's _UID is
+    one of ``uids``, its identifier ours and its transport the native protocol."""
+    if (_text(entry, "SYSLOG_IDENTIFIER") != IDENTIFIER
+            or _text(entry, "_TRANSPORT") != "journal"
+            or not written_by(entry.get("_UID"), uids)):
+        return False
+    invocation = str(entry.get("_SYSTEMD_INVOCATION_ID", "")).replace("-", "")
+    if _text(entry, "_SYSTEMD_UNIT") == unit and invocation == invocation_id:
+        return True
+    # Late, journald may still know the unit from the run's stdout stream (its header
+    # names it), but never the invocation: it reads that off the unit's /run symlink,
+    # gone once the unit stopped.
+    if entry.get("_SYSTEMD_UNIT", unit) != unit or "_SYSTEMD_INVOCATION_ID" in entry \
+            or process is None:
+        return False
+    monotonic = entry.get("__MONOTONIC_TIMESTAMP")
+    if isinstance(monotonic, tuple):  # journal.Reader: (timedelta, boot UUID)
+        usec = monotonic[0] // _ONE_USEC
+        boot = monotonic[1].hex
+    else:
+        usec, boot = _number(monotonic, digits=20), str(entry.get("_BOOT_ID", "")).replace("-", "")
+    return (_number(entry.get("_PID")) == process[0] and boot_id is not None
+            and boot == boot_id and usec is not None and usec >= process[1])
+
+
+def trusted_record(entry, unit, invocation_id, uids, exit_code, exit_status, process=None,
+                   boot_id=None):
     """The validated fields of one journal entry, if it is the run's own summary record.
 
     Args:
@@ -96,15 +163,13 @@ def trusted_record(entry, unit, invocation_id, uids, exit_code, exit_status):
         unit: the failed unit; invocation_id: $MONITOR_INVOCATION_ID.
         uids: the uids the unit runs as (unit_uids()).
         exit_code, exit_status: $MONITOR_EXIT_CODE and $MONITOR_EXIT_STATUS.
+        process, boot_id: the run's (pid, monotonic start µs) from main_process() and
+            this boot's id, for a record that journald could not attribute.
     Returns:
         dict with JOB, OUTCOME, MESSAGE and HTTP_STATUS (strings), or None when any
         check fails.
     """
-    if (_text(entry, "_SYSTEMD_UNIT") != unit
-            or str(entry.get("_SYSTEMD_INVOCATION_ID", "")).replace("-", "") != invocation_id
-            or _text(entry, "SYSLOG_IDENTIFIER") != IDENTIFIER
-            or _text(entry, "_TRANSPORT") != "journal"
-            or not written_by(entry.get("_UID"), uids)):
+    if not from_the_run(entry, unit, invocation_id, uids, process, boot_id):
         return None
     outcome = _text(entry, "OUTCOME")
     if outcome not in EXIT_STATUS or outcome == "ok" or exit_code != "exited" \
@@ -131,8 +196,9 @@ def find_run_record(unit, failure, sleep=time.sleep, clock=time.monotonic):
             exit_status).
     Returns:
         trusted_record()'s dict, or None: no journal, no invocation id, no record, or
-        none that passes every check. At most LOOKUP_S seconds and MAX_ENTRIES
-        records per try.
+        none that passes every check. At most LOOKUP_S seconds (LOOKUP_EXPECTED_S
+        when the exit status says the run wrote its summary) and MAX_ENTRIES records
+        per try.
     """
     invocation_id = failure["invocation_id"]
     if not (len(invocation_id) == 32 and all(c in "0123456789abcdef" for c in invocation_id)) \
@@ -143,22 +209,54 @@ def find_run_record(unit, failure, sleep=time.sleep, clock=time.monotonic):
     except ImportError:
         return None
     uids = unit_uids(unit)
-    give_up_at = clock() + LOOKUP_S
-    for _ in range(LOOKUP_TRIES):
-        reader = journal.Reader()
-        try:
-            reader.data_threshold = MAX_FIELD_BYTES
-            reader.add_match(_SYSTEMD_INVOCATION_ID=invocation_id, _SYSTEMD_UNIT=unit,
-                             SYSLOG_IDENTIFIER=IDENTIFIER, _TRANSPORT="journal")
-            for _, entry in zip(range(MAX_ENTRIES), reader):
-                if "OUTCOME" in entry:
-                    found = trusted_record(entry, unit, invocation_id, uids,
-                                           failure["exit_code"], failure["exit_status"])
-                    if found:
-                        return found
-        finally:
-            reader.close()
+    process = main_process(unit, invocation_id)
+    boot_id = _journal_boot(journal) if process else None
+    expected = failure["exit_code"] == "exited" and \
+        failure["exit_status"] in {str(v) for v in EXIT_STATUS.values() if v}
+    give_up_at = clock() + (LOOKUP_EXPECTED_S if expected else LOOKUP_S)
+    while True:
+        matches = [{"_SYSTEMD_INVOCATION_ID": invocation_id, "_SYSTEMD_UNIT": unit}]
+        if process:
+            matches.append({"_PID": str(process[0])})
+        for match in matches:
+            found = _search(journal, match, unit, invocation_id, uids, failure, process,
+                            boot_id)
+            if found:
+                return found
         if clock() + LOOKUP_PAUSE_S > give_up_at:
             break
         sleep(LOOKUP_PAUSE_S)
     return None
+
+
+def _search(journal, match, unit, invocation_id, uids, failure, process, boot_id):
+    """The first trusted summary record among at most MAX_ENTRIES matching ``match``."""
+    reader = journal.Reader()
+    try:
+        reader.data_threshold = MAX_FIELD_BYTES
+        reader.add_match(SYSLOG_IDENTIFIER=IDENTIFIER, _TRANSPORT="journal", **match)
+        for _, entry in zip(range(MAX_ENTRIES), reader):
+            if "OUTCOME" in entry:
+                found = trusted_record(entry, unit, invocation_id, uids, failure["exit_code"],
+                                       failure["exit_status"], process, boot_id)
+                if found:
+                    return found
+    finally:
+        reader.close()
+    return None
+
+
+def _journal_boot(journal):
+    """The boot id (32 hex digits) of the journal's newest record, which is this
+    boot's, or None. Not /proc's: in a container, a sandbox that remounts /proc/sys
+    (ProtectKernelTunables=) sees the host's boot id, not the one journald stamps."""
+    reader = journal.Reader()
+    try:
+        reader.seek_tail()
+        entry = reader.get_previous()
+        monotonic = entry.get("__MONOTONIC_TIMESTAMP")
+        return monotonic[1].hex if isinstance(monotonic, tuple) else None
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    finally:
+        reader.close()

@@ -8,6 +8,11 @@ choose), and only then by the fields the program writes. As for the alert path
 journald caches a process's unit by PID, so a local process that reuses a
 just-exited run's PID could otherwise be taken for that run.
 
+A record without any _SYSTEMD_UNIT is one journald took in after its writer was gone
+(flooded or starved, it reads the unit from the writer's /proc entry): it counts when
+its _UID is one the unit runs as, which no local user can fake, so that a run is not
+lost from status because journald was slow.
+
 Reads with python-systemd's low-level calls (_next, _get): converting every field of
 every record, as iterating a journal.Reader does, costs several times more over a
 day of every-minute runs.
@@ -24,8 +29,9 @@ DAY_S = 86400
 LOOKBACK_RECORDS = 500
 
 
-def open_reader(unit, job_name, **extra):
-    """A journal reader matching the summary records of ``job_name`` by ``unit``.
+def open_reader(job_name, **extra):
+    """A journal reader matching the summary records of ``job_name``; current_run()
+    checks whose they are.
 
     Raises:
         ImportError without python3-systemd; OSError when the journal cannot be opened.
@@ -33,8 +39,8 @@ def open_reader(unit, job_name, **extra):
     from systemd import journal
 
     reader = journal.Reader()
-    reader.add_match(_SYSTEMD_UNIT=unit, _TRANSPORT="journal", SYSLOG_IDENTIFIER=IDENTIFIER,
-                     JOB=job_name, **extra)
+    reader.add_match(_TRANSPORT="journal", SYSLOG_IDENTIFIER=IDENTIFIER, JOB=job_name,
+                     **extra)
     return reader
 
 
@@ -47,11 +53,15 @@ def field(reader, name):
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def current_run(reader, uids=DYNAMIC_UIDS):
+def current_run(reader, unit, uids=DYNAMIC_UIDS):
     """The current record as a run dict, or None when it is not a summary record
-    written by one of ``uids`` (the users the unit runs as)."""
+    written by one of ``uids`` (the users the unit runs as) in ``unit`` (or in a unit
+    journald could not tell)."""
     outcome = field(reader, "OUTCOME")
     if outcome not in EXIT_STATUS or not written_by(field(reader, "_UID"), uids):
+        return None
+    writer_unit = field(reader, "_SYSTEMD_UNIT")
+    if writer_unit is not None and writer_unit != unit:
         return None
     return {"at": reader._get_realtime() / 1e6, "outcome": outcome,
             "message": field(reader, "MESSAGE") or "",
@@ -64,12 +74,12 @@ def current_run(reader, uids=DYNAMIC_UIDS):
 
 def runs_since(unit, job_name, since, uids=DYNAMIC_UIDS):
     """The job's runs from ``since`` (epoch seconds) on, oldest first."""
-    reader = open_reader(unit, job_name)
+    reader = open_reader(job_name)
     try:
         reader.seek_realtime(since)
         runs = []
         while reader._next():
-            run = current_run(reader, uids)
+            run = current_run(reader, unit, uids)
             if run is not None and run["at"] >= since:
                 runs.append(run)
         return runs
@@ -81,13 +91,13 @@ def last_run_before(unit, job_name, before, outcome=None, uids=DYNAMIC_UIDS):
     """The newest run before ``before`` (of ``outcome`` if given), looking back at
     most LOOKBACK_RECORDS records; or None."""
     extra = {"OUTCOME": outcome} if outcome else {}
-    reader = open_reader(unit, job_name, **extra)
+    reader = open_reader(job_name, **extra)
     try:
         reader.seek_realtime(before)
         for _ in range(LOOKBACK_RECORDS):
             if not reader._previous():
                 return None
-            run = current_run(reader, uids)
+            run = current_run(reader, unit, uids)
             if run is not None and run["at"] < before:
                 return run
         return None

@@ -73,3 +73,81 @@ def test_an_invalid_field_discards_the_record(changes, exit_status):
 
 def test_a_run_killed_by_a_signal_has_no_record_to_believe():
     assert check(genuine(), exit_code="killed", exit_status="9") is None
+
+
+# -- a record journald could not attribute (it took the record in after the run exited)
+
+BOOT = "6b1c4bf3e43f4b9a8c3fdcb2d8a2f1e0"
+RUN = (4242, 5_000_000)  # main PID, monotonic start in µs
+
+
+def unattributed(**changes):
+    """The run's record as journald stores it when the run was gone before journald
+    read it: no unit, no invocation id; _PID and _UID from the kernel."""
+    import datetime
+    import uuid
+
+    entry = genuine(_SYSTEMD_UNIT=None, _SYSTEMD_INVOCATION_ID=None, _PID=4242,
+                    __MONOTONIC_TIMESTAMP=(datetime.timedelta(microseconds=5_200_000),
+                                           uuid.UUID(BOOT)))
+    entry.update(changes)
+    return {k: v for k, v in entry.items() if v is not None}
+
+
+def check_unattributed(entry, process=RUN, boot_id=BOOT):
+    return trusted_record(entry, UNIT, INVOCATION, DYNAMIC_UIDS, "exited", "77", process,
+                          boot_id)
+
+
+def test_an_unattributed_record_of_the_runs_main_pid_is_the_runs():
+    assert check_unattributed(unattributed())["OUTCOME"] == "auth"
+    # The unit journald took from the run's stdout stream, without the invocation.
+    assert check_unattributed(unattributed(_SYSTEMD_UNIT=UNIT))["OUTCOME"] == "auth"
+
+
+def _other_boot():
+    import datetime
+    import uuid
+    return (datetime.timedelta(microseconds=5_200_000), uuid.UUID("0" * 32))
+
+
+@pytest.mark.parametrize("changes, process", [
+    ({}, None),                                   # systemd could not say which PID
+    ({"_PID": 4243}, RUN),                        # another process
+    ({"_UID": 1001}, RUN),                        # the PID reused by a local user
+    ({"_UID": 0}, RUN),
+    ({"_SYSTEMD_UNIT": "user@1001.service"}, RUN),  # attributed, to something else
+    ({"_SYSTEMD_INVOCATION_ID": "0" * 32}, RUN),
+    ({"__MONOTONIC_TIMESTAMP": None}, RUN),
+    ({"__MONOTONIC_TIMESTAMP": _other_boot()}, RUN),  # an earlier boot's PID 4242
+    ({}, (4242, 6_000_000)),                      # written before the run started
+    ({"SYSLOG_IDENTIFIER": "evil"}, RUN),
+    ({"_TRANSPORT": "stdout"}, RUN),
+], ids=["no-process", "other-pid", "user-uid", "root-uid", "other-unit", "other-invocation",
+        "no-time", "other-boot", "before-start", "other-identifier", "stdout"])
+def test_an_unattributed_record_is_refused_unless_everything_points_at_the_run(changes,
+                                                                              process):
+    assert check_unattributed(unattributed(**changes), process) is None
+
+
+def test_the_runs_main_process_comes_from_systemd_only_for_the_failed_invocation():
+    import subprocess
+
+    from ticketing_cron.alerts.run_record import main_process
+
+    def systemctl(invocation, pid="4242", code=0, start="5000000"):
+        out = (f"InvocationID={invocation}\nExecMainPID={pid}\n"
+               f"ExecMainStartTimestampMonotonic={start}\n")
+        return lambda *a, **k: subprocess.CompletedProcess(a, code, out, "")
+    assert main_process(UNIT, INVOCATION, run=systemctl(INVOCATION)) == RUN
+    # Days of uptime: a monotonic time in µs of 11 digits and more.
+    assert main_process(UNIT, INVOCATION, run=systemctl(INVOCATION, start="68277297204")) \
+        == (4242, 68277297204)
+    assert main_process(UNIT, INVOCATION, run=systemctl("1" * 32)) is None  # started again
+    assert main_process(UNIT, INVOCATION, run=systemctl(INVOCATION, pid="0")) is None
+    assert main_process(UNIT, INVOCATION, run=systemctl(INVOCATION, code=1)) is None
+    assert main_process(UNIT, INVOCATION, run=systemctl(INVOCATION, pid="12x")) is None
+
+    def missing(*a, **k):
+        raise FileNotFoundError("systemctl")
+    assert main_process(UNIT, INVOCATION, run=missing) is None

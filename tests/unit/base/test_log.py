@@ -100,3 +100,93 @@ def test_the_journal_sender_is_systemd_pythons():
     from ticketing_cron.base.log import load_journal_sender
     from systemd import journal
     assert load_journal_sender() is journal.sendv
+
+
+# -- the journal stream hand-over (journald keeps a run's unit on its last record)
+
+
+def test_the_stream_hand_over_is_one_empty_line_and_read_means_read():
+    import socket
+
+    from ticketing_cron.base.log import hand_over_stream_context, wait_until_read
+
+    ours, journald = socket.socketpair()
+    with ours, journald:
+        assert hand_over_stream_context(ours.fileno())
+        assert not wait_until_read(ours.fileno(), 0), "journald has not read the line yet"
+        assert journald.recv(16) == b"\n"
+        assert wait_until_read(ours.fileno(), 0)
+
+
+def test_the_first_record_is_sent_only_after_journald_read_the_stream():
+    import socket
+    import threading
+
+    ours, journald = socket.socketpair()
+    read = threading.Event()
+
+    def slow_journald():
+        read.wait(0.2)  # journald busy elsewhere
+        journald.recv(16)
+        read.set()
+    with ours, journald:
+        log = Log(journal=True, journal_stream_fd=ours.fileno(), stream=io.StringIO())
+        seen = []
+        log._send = lambda *items: seen.append(read.is_set())
+        reader = threading.Thread(target=slow_journald)
+        reader.start()
+        log.record("sla-check ok: fine", "info", {"OUTCOME": "ok"})
+        log.record("a second record", "info", {})
+        reader.join()
+    assert seen == [True, True]
+
+
+def test_a_journald_that_never_reads_holds_one_record_back_at_most_the_budget(monkeypatch):
+    import socket
+
+    import ticketing_cron.base.log as log_module
+
+    waits = []
+    real_wait = log_module.wait_until_read
+
+    def counted(fd, budget_s):
+        waits.append(budget_s)
+        return real_wait(fd, 0.05)
+    monkeypatch.setattr(log_module, "wait_until_read", counted)
+    ours, journald = socket.socketpair()
+    with ours, journald:
+        log = Log(journal=True, journal_stream_fd=ours.fileno(), stream=io.StringIO())
+        sent = []
+        log._send = lambda *items: sent.append(items)
+        log.record("first", "info", {})
+        log.record("second", "info", {})
+    assert len(sent) == 2 and waits == [log_module.STREAM_WAIT_S]
+
+
+def test_a_stream_that_cannot_tell_what_was_read_is_not_waited_for():
+    from ticketing_cron.base.log import wait_until_read
+
+    r, w = os.pipe()
+    try:
+        assert not wait_until_read(w, 30)  # ioctl refused: returns at once
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_no_hand_over_without_a_journal_stream(monkeypatch):
+    import ticketing_cron.base.log as log_module
+
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    written = []
+    monkeypatch.setattr(log_module, "hand_over_stream_context", written.append)
+    log = Log(stream=io.StringIO())
+    assert not log.journal and written == [] and log.journal_stream_fd is None
+
+
+def test_the_ioctl_number_matches_termios():
+    import termios
+
+    from ticketing_cron.base.log import unread_request
+
+    assert unread_request() == termios.TIOCOUTQ

@@ -66,7 +66,7 @@ def test_records_not_written_by_the_units_user_are_not_runs(monkeypatch):
         record(NOW - 100, OUTCOME="ok", DURATION_MS="70", _UID="0"),        # root
         record(NOW - 50, OUTCOME="ok", DURATION_MS="80", _UID="61234x"),    # not a number
     ]
-    monkeypatch.setattr(journal_runs, "open_reader", lambda unit, job, **extra:
+    monkeypatch.setattr(journal_runs, "open_reader", lambda job, **extra:
                         FakeReader(records))
     history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW)
     assert [r["duration_ms"] for r in history["day"]] == [50]
@@ -75,6 +75,26 @@ def test_records_not_written_by_the_units_user_are_not_runs(monkeypatch):
     history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW,
                                        uids=range(1000, 1001))
     assert [r["outcome"] for r in history["day"]] == ["auth"]
+
+
+def test_a_record_counts_for_its_own_unit_or_none_but_never_for_another(monkeypatch):
+    """journald, far behind, takes a run's record in after the run is gone and cannot
+    tell its unit: the record still counts (its _UID is the unit's). A record that
+    journald gave another unit does not."""
+    from ticketing_cron.status import journal_runs
+
+    records = [
+        record(NOW - 300, OUTCOME="ok", DURATION_MS="1", _SYSTEMD_UNIT="ticketing-cron.service"),
+        record(NOW - 200, OUTCOME="ok", DURATION_MS="2"),                  # journald too late
+        record(NOW - 100, OUTCOME="ok", DURATION_MS="3",
+               _SYSTEMD_UNIT="ticketing-cron@nightly.service"),           # another job's unit
+        record(NOW - 90, OUTCOME="ok", DURATION_MS="4", _SYSTEMD_UNIT="session-3.scope"),
+        record(NOW - 80, OUTCOME="ok", DURATION_MS="5", _UID="1000"),      # a user, too late
+    ]
+    monkeypatch.setattr(journal_runs, "open_reader", lambda job, **extra:
+                        FakeReader(records))
+    history = journal_runs.job_history("ticketing-cron.service", "sla-check", NOW)
+    assert [r["duration_ms"] for r in history["day"]] == [1, 2]
 
 
 def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch):
@@ -89,9 +109,9 @@ def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch)
     ]
     readers = []
 
-    def open_reader(unit, job, **extra):
+    def open_reader(job, **extra):
         reader = FakeReader(records)
-        reader.add_match(_SYSTEMD_UNIT=unit, JOB=job, **extra)
+        reader.add_match(JOB=job, **extra)
         readers.append(reader)
         return reader
 
@@ -102,8 +122,7 @@ def test_journal_runs_read_only_summary_records_and_validate_fields(monkeypatch)
     assert auth["exit_status"] == 77 and auth["duration_ms"] == 70
     assert ok["duration_ms"] is None and ok["unassigned"] is None, "junk is not a number"
     assert history["last_run"] is ok and history["last_success"] is ok
-    assert readers[0].matches == {"_SYSTEMD_UNIT": "ticketing-cron.service",
-                                  "JOB": "sla-check"}
+    assert readers[0].matches == {"JOB": "sla-check"}
     assert all(r.closed for r in readers)
     # No run in the day: the last run and success are looked up before it.
     records[-1]["fields"]["OUTCOME"] = "timeout"
