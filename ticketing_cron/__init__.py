@@ -1,3 +1,3 @@
 """ticketing-cron: call a ticketing web app's cron endpoints from a systemd timer."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -21,7 +21,7 @@ def assert_config_error(result, server, *expected):
 def test_missing_config_file(cli, server):
     result = cli.run("run")
     assert_config_error(result, server, f"{cli.config_path}: no such file; copy "
-                        "/usr/share/doc/ticketing-cron/examples/config.toml there")
+                        "/usr/share/ticketing-cron/config.toml there")
     assert result.fields["OUTCOME"] == "config"
 
 

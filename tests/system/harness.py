@@ -423,9 +423,11 @@ class Machine:
             # A record journald took in after the run was gone has no unit: the
             # product's readers (status, the alert path) take it by _PID and _UID.
             found = [r for r in self.journal("-t", "ticketing-cron") if "OUTCOME" in r and (
-                     r.get("_SYSTEMD_INVOCATION_ID") == invocation_id
+                     (r.get("_SYSTEMD_INVOCATION_ID") == invocation_id
+                      and r.get("_SYSTEMD_UNIT") == UNIT)
                      or ("_SYSTEMD_INVOCATION_ID" not in r and r.get("_SYSTEMD_UNIT", UNIT) == UNIT
-                         and pid and r.get("_PID") == pid))]
+                         and pid and r.get("_PID") == pid
+                         and r.get("_UID", "").isdigit() and 61184 <= int(r["_UID"]) < 65520))]
             return found or None
         try:
             found = wait_for(find, timeout, f"the summary record of run {invocation_id}")

@@ -157,15 +157,19 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
         "the install started the service"
 
     assert machine.run(["ticketing-cron", "--version"]).stdout.startswith("ticketing-cron ")
+    # The config is the administrator's file, made from the example at install: not a
+    # conffile, so that no upgrade ever stops at dpkg's prompt.
     conffiles = machine.run(["dpkg-query", "-W", "-f=${Conffiles}", "ticketing-cron"]).stdout
-    assert CONFIG in conffiles
+    assert CONFIG not in conffiles
+    assert machine.run(["stat", "-c", "%U %a", CONFIG]).stdout.split() == ["root", "644"]
     assert machine.run(["man", "-w", "8", "ticketing-cron"]).stdout.strip().endswith(
         "/man8/ticketing-cron.8.gz")
     listing = machine.run(["dpkg", "-L", "ticketing-cron"]).stdout.splitlines()
     assert not [p for p in listing if re.search(r"dist-packages/(tests|dev)\b", p)]
-    # The example that a missing-config error points at is shipped, and is the conffile.
-    example = "/usr/share/doc/ticketing-cron/examples/config.toml"
-    assert example in listing
+    # The example that a missing-config error points at is shipped (outside doc/, which
+    # path-exclude may drop), and is what the config was made from.
+    example = "/usr/share/ticketing-cron/config.toml"
+    assert example in listing and "/usr/share/doc/ticketing-cron/examples/config.toml" in listing
     assert machine.run(["cmp", example, CONFIG]).returncode == 0
     # Every pointer to the README that the program and the example config give resolves.
     readme = "/usr/share/doc/ticketing-cron/README.md.gz"

@@ -10,7 +10,7 @@ A plain table, not a schema library: its import would cost every run.
 """
 
 DEFAULT_CONFIG_PATH = "/etc/ticketing-cron/config.toml"
-EXAMPLE_PATH = "/usr/share/doc/ticketing-cron/examples/config.toml"
+EXAMPLE_PATH = "/usr/share/ticketing-cron/config.toml"  # not under doc/: path-exclude may drop that
 DEFAULT_JOB = "sla-check"
 DEFAULT_JOB_PATH = "/api/cron/sla-check"
 TIMER_PERIOD_S = 60
