@@ -21,7 +21,8 @@ HEADINGS = {"api": "The [api] table: the app",
             "alerts": "The [alerts] table: who hears of failures"}
 KINDS = {"url": "URL", "ping_url": "URL", "file": "path", "urlpath": "URL path",
          "schedule": "schedule", "timezone": "time zone", "seconds": "number",
-         "count": "whole number", "duration": "duration", "addresses": "list of addresses"}
+         "count": "whole number", "duration": "duration", "addresses": "list of addresses",
+         "flag": "true or false"}
 
 
 def roff(text):
@@ -42,6 +43,8 @@ def default_text(key):
         value = int(value)
     if key.unit == "seconds":
         return f"{value} seconds"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 

@@ -13,7 +13,7 @@ import uuid
 
 from support import LoopbackServer, send
 
-MODES = ("ok", "500", "redirect", "hang", "refuse", "500-then-ok")
+MODES = ("ok", "500", "redirect", "hang", "refuse", "500-then-ok", "hang-start")
 
 
 class Ping:
@@ -56,7 +56,8 @@ class Healthchecks:
         self.ping_url = self.base + self.check_path
 
     def _respond(self, handler, request):
-        if self.mode == "hang":
+        if self.mode == "hang" or (self.mode == "hang-start"
+                                   and request.path.split("?")[0].endswith("/start")):
             self.server.stop.wait(30)
             return
         if self.mode == "500" or (self.mode == "500-then-ok" and len(self.server.received) == 1):

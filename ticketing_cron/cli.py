@@ -111,6 +111,12 @@ def build_parser():
         description="After UNIT succeeded: if people were alerted about its failures, "
         "send one recovery notice; forget the failure streak either way.")
     recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
+    add_command(
+        "apply-jobs",
+        description="Make systemd follow the config's jobs: daemon-reload, start their "
+        "timers, clear what removed jobs left (failed units, stamps); nothing when the "
+        "config has a problem. Run by ticketing-cron-apply.service when config.toml "
+        "changes.")
     status = add_command(
         "status",
         help="is it healthy? each job's timer, last run, streak and last 24 hours",
@@ -204,6 +210,9 @@ def main(argv=None):
             from ticketing_cron.migrate.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
                               sys.stdout, sys.stderr, expect_sha256=args.expect_sha256)
+        if args.command == "apply-jobs":
+            from ticketing_cron.schedules.apply import apply_jobs
+            return apply_jobs(args.config, log)
         from ticketing_cron.alerts import notify
         handler = notify.notify_failure if args.command == "notify-failure" \
             else notify.notify_recovery

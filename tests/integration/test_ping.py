@@ -232,3 +232,49 @@ def test_without_ping_url_nothing_of_the_ping_is_imported(cli, serve):
     assert "ticketing_cron.run.runner" in imported
     assert "ticketing_cron.run.ping" not in imported
     assert "ticketing_cron.config.ping_url" not in imported
+
+
+# -- ping_start: the start signal before the API call
+
+
+def test_ping_start_signals_before_the_call_with_the_end_pings_rid(cli, serve, healthchecks):
+    api = serve(ok_reply(2))
+    hc = healthchecks()
+    configure(cli, api.url, hc.ping_url, "ping_start = true\n")
+    result = cli.run("run")
+    assert result.status == EXIT["ok"]
+    start, end = hc.pings()
+    assert start.method == "POST" and start.path == hc.check_path + "/start"
+    assert start.body == b""
+    assert start.rid == end.rid == uuid_form(result.fields["REQUEST_ID"])
+    assert end.exit_status == 0
+    (call,) = api.received
+    assert start.at < call.at < end.at, "start, then the API call, then the end ping"
+    assert warnings_about_ping(result) == []
+    assert_no_leak(result, hc, cli)
+
+
+def test_without_ping_start_there_is_no_start_signal(cli, serve, healthchecks):
+    api = serve(ok_reply(0))
+    hc = healthchecks()
+    configure(cli, api.url, hc.ping_url, "ping_start = false\n")
+    assert cli.run("run").status == EXIT["ok"]
+    assert [p.path for p in hc.pings()] == [hc.check_path + "/0"]
+
+
+@pytest.mark.parametrize("mode, reason", [
+    ("hang-start", "no answer within 1.0 s"),
+    ("refuse", "cannot connect"),
+    ("500", "HTTP 500"),
+])
+def test_a_failed_start_signal_is_a_warning_and_the_run_goes_on(cli, serve, healthchecks,
+                                                                mode, reason):
+    api = serve(ok_reply(1))
+    hc = healthchecks(mode)
+    configure(cli, api.url, hc.ping_url, "ping_start = true\n")
+    result = cli.run("run")
+    assert result.status == EXIT["ok"], result.stderr
+    assert len(api.received) == 1, "the API call was made"
+    (start_warning,) = [line for line in warnings_about_ping(result) if "start ping" in line]
+    assert reason in start_warning and "the run goes on" in start_warning
+    assert_no_leak(result, hc, cli)

@@ -4,7 +4,7 @@ journald 252 learns a record's unit (_SYSTEMD_UNIT, _SYSTEMD_INVOCATION_ID) from
 writer's /proc entry when it takes the record in. Flooded (here: four loops of new
 `systemd-cat` writers, journald's rate limit off, and the CPUs kept busy), it takes a
 run's last record in seconds after the run is gone, and about half of the records
-have no unit (20 of 40 runs, before the fix). `status` then lost those runs and the
+have no unit (20 of 40 runs before the fix). `status` then lost those runs and the
 alert handler fell back to systemd's words. Now `status` counts a record without a
 unit when its kernel-set _UID is the unit's, the handler takes one whose _PID is the
 failed invocation's main PID, and a run hands journald its unit through its stdout
@@ -25,7 +25,7 @@ from harness import FAILURE_UNIT, HOST_PATH, UNIT, boot_with_package, wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.alone]
 
-RUNS = 20
+RUNS = 12
 FLOODS = 4
 BUSY_LOOPS = 3
 FAILURES = 4

@@ -488,8 +488,9 @@ def test_purge_leaves_nothing_behind(machine, installed, wrong_secret_run):
     assert not left, f"purge left {left}"
     # Logs, caches, apt's and dpkg's books, systemd's own state (random seed, the host
     # key that systemd-creds made, other timers' stamps, other services' PrivateTmp=
-    # after the reboot): the system's, not the package's.
-    ignored = re.compile(r"^/var/(log|cache)/|^/var/lib/(apt|dpkg)/|"
+    # after the reboot, /var/lib/private, which systemd makes for DynamicUser= state and
+    # which postrm leaves to it): the system's, not the package's.
+    ignored = re.compile(r"^/var/(log|cache)/|^/var/lib/(apt|dpkg)/|^/var/lib/private$|"
                          r"^/var/lib/systemd/(random-seed|credential\.secret|timers/stamp-)|"
                          r"^/var/tmp/systemd-private-")
     new = sorted(p for p in after - installed if not ignored.search(p))

@@ -83,3 +83,30 @@ def test_the_failure_handler_alerts_the_webhook_named_in_its_root_only_file(box,
         hook.close()
         box.run(["rm", "-f", "/etc/ticketing-cron/webhook-url"])
         box.write("/etc/ticketing-cron/cron-secret", secret + "\n", mode="0600")
+
+
+def test_a_start_signal_reaches_healthchecks_before_the_api_call_with_the_end_pings_rid(
+        box, standin):
+    """ping_start = true: from the sandboxed run, {ping_url}/start comes before the API
+    call and carries the rid of the run's end ping."""
+    import time
+
+    hc = Healthchecks("ok")
+    config = box.path(CONFIG).read_text()
+    try:
+        box.write(PING_FILE, hc.ping_url + "\n", mode="0600")
+        box.write(CONFIG, config + "ping_start = true\n")
+        calls_before = len(standin.calls())
+        rc, state = box.start_service()
+        assert rc == 0, state
+        start, end = wait_for(lambda: len(hc.pings()) >= 2 and hc.pings(), 20,
+                              "the run's start and end pings")
+        assert start.path == hc.check_path + "/start" and end.path == hc.check_path + "/0"
+        assert start.rid == end.rid and start.rid
+        (call,) = standin.calls()[calls_before:]
+        wall_of = time.time() - time.monotonic()  # the pings' clock is the host's monotonic
+        assert start.at + wall_of < call["received_at"] < end.at + wall_of
+    finally:
+        box.write(CONFIG, config)
+        box.run(["rm", "-f", PING_FILE])
+        hc.close()

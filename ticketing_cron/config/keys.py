@@ -37,7 +37,7 @@ class Key:
 
     table: "api", "jobs.NAME" or "alerts"; name: the key; kind: how its value is read
     ("url", "ping_url", "file", "urlpath", "schedule", "timezone", "seconds", "count",
-    "duration", "addresses"); default: the value when absent (None: unset); low, high:
+    "duration", "addresses", "flag"); default: the value when absent (None: unset); low, high:
     bounds of a number (low exclusive for seconds, inclusive for counts; None: unbounded);
     unit: what a number counts ("seconds", "failed runs"; "" for the rest); required: True when
     the table must have it; description: one line for check, docs and man page.
@@ -83,6 +83,9 @@ KEYS = (
     Key("jobs.NAME", "ping_url", "ping_url", None, None, None, "", False,
         "A Healthchecks ping URL told each run's exit status; a credential, better kept "
         "in /etc/ticketing-cron/ping-urls/NAME (mode 0600), which wins over this key."),
+    Key("jobs.NAME", "ping_start", "flag", False, None, None, "", False,
+        "Also ping {ping_url}/start before the API call (at most 1 s), so that "
+        "Healthchecks measures each run and notices one that never ends."),
     Key("alerts", "email_to", "addresses", (), None, None, "", False,
         "Addresses that get alert emails, through /usr/sbin/sendmail."),
     Key("alerts", "webhook_url", "url", None, None, None, "", False,

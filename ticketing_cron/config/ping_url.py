@@ -104,6 +104,12 @@ def ping_target(ping_url, exit_status, request_id):
     return f"{ping_url}/{int(exit_status)}?rid={rid(request_id)}"
 
 
+def start_target(ping_url, request_id):
+    """'{ping_url}/start?rid=<uuid>': where one run's start signal goes (the same rid
+    as its end ping, so that Healthchecks pairs them and measures the run)."""
+    return f"{ping_url}/start?rid={rid(request_id)}"
+
+
 def scrub(text, ping_url):
     """``text`` with the ping URL replaced by its origin, and its path, or any longer
     segment of it (a ping key, a check's UUID), replaced by [ping path]."""

@@ -18,11 +18,12 @@ from ticketing_cron.config.zones import zone_problem
 # import than this whole package, and every run pays for it once a minute.
 ApiConfig = namedtuple("ApiConfig", "base_url ca_file connect_timeout read_timeout deadline")
 ApiConfig.__doc__ = "The [api] table: where and how to reach the app."
-JobConfig = namedtuple("JobConfig", "name path schedule timezone deadline ping_url",
-                       defaults=(None, "UTC", None, None))
+JobConfig = namedtuple("JobConfig", "name path schedule timezone deadline ping_url ping_start",
+                       defaults=(None, "UTC", None, None, False))
 JobConfig.__doc__ = ("One [jobs.NAME] table: the endpoint a job POSTs to, its schedule "
                      "(None: run by hand only), time zone, own deadline (None: "
-                     "api.deadline), and Healthchecks ping URL (None: no ping).")
+                     "api.deadline), Healthchecks ping URL (None: no ping) and "
+                     "whether a start ping goes before the call.")
 AlertsConfig = namedtuple("AlertsConfig", "email_to webhook_url alert_after repeat_interval_s",
                           defaults=((), None, 1, 3600))
 AlertsConfig.__doc__ = "The [alerts] table: who hears about failures and how often."
@@ -211,10 +212,18 @@ def read_addresses(value, spec, name, problems):
     return tuple(value)
 
 
+def read_flag(value, spec, name, problems):
+    """true or false (TOML booleans; "yes" or 1 are refused, not guessed)."""
+    if not isinstance(value, bool):
+        problems.append(f"{name}: must be true or false, not {value!r}")
+        return spec.default
+    return value
+
+
 READERS = {"url": read_url, "ping_url": read_ping_url, "file": read_file,
            "urlpath": read_url_path, "schedule": read_schedule, "timezone": read_time_zone,
            "seconds": read_seconds, "count": read_count, "duration": read_duration,
-           "addresses": read_addresses}
+           "addresses": read_addresses, "flag": read_flag}
 
 
 def validate_api(api, problems):

@@ -1,6 +1,8 @@
 """The dead-man's switch: after a run, tell a Healthchecks-compatible service how it went.
 
-`{ping_url}/{exit status}?rid=<uuid>` with the summary line as the body. The service
+`{ping_url}/{exit status}?rid=<uuid>` with the summary line as the body; with
+ping_start, also `{ping_url}/start?rid=<uuid>` before the API call, so that the
+service measures each run and notices one that started and never ended. The service
 alerts when pings stop (the host, its network or its timer is dead) or report a
 failure. The ping is made after the run's summary record is written and never
 changes the run's outcome, exit status or record: a failed ping is one warning
@@ -14,9 +16,11 @@ from ticketing_cron.base.deadline import alarm_at, terminate_on_sigterm
 from ticketing_cron.base.errors import CronError, Interrupted
 from ticketing_cron.base.text import printable
 from ticketing_cron.http import client
-from ticketing_cron.config.ping_url import origin, ping_target, scrub
+from ticketing_cron.config.ping_url import origin, ping_target, scrub, start_target
 
 PING_LIMIT_S = 5.0
+# The start signal delays the API call by at most this.
+START_LIMIT_S = 1.0
 # Healthchecks stores at most 10 kB of a ping's body by default; a summary line is
 # far shorter, but a reply excerpt in it must not push a ping over.
 MAX_BODY_BYTES = 2000
@@ -150,4 +154,37 @@ def attempt_ping(ping_url, exit_status, request_id, summary, deadline_at, log, c
                        else f"no answer within {budget:.1f} s")
     if failure is None:
         log.debug(f"ping {shown}: accepted")
+    return failure
+
+
+def ping_start(job_name, ping_url, request_id, log, clock=time.monotonic, send=None):
+    """Tell the job's check that a run starts, before its API call.
+
+    Args:
+        job_name, ping_url, request_id: as for ping_after_run (the same rid pairs the
+            start with the end ping).
+        log: the run's log.Log.
+    Returns:
+        None on success, else the reason (also written as a warning record). Takes at
+        most START_LIMIT_S and never raises, but for SIGTERM (Interrupted), which ends
+        the run as it would at any other moment.
+    """
+    try:
+        with alarm_at(time.monotonic() + START_LIMIT_S, "the start ping's time passed"):
+            failure = send_ping(start_target(ping_url, request_id), b"", START_LIMIT_S,
+                                clock, send)
+    except Interrupted as e:
+        if "SIGTERM" in e.message:
+            raise
+        failure = f"no answer within {START_LIMIT_S:.1f} s"
+    except Exception as e:  # noqa: BLE001 - a ping must never change how the run ends
+        failure = f"unexpected {type(e).__name__}"
+    if failure is None:
+        log.debug(f"start ping {origin(ping_url)}: accepted")
+        return None
+    failure = scrub(failure, ping_url)
+    log.record(f"{job_name} start ping to {origin(ping_url)} failed: {failure}; the run "
+               f"goes on", "warning", {"JOB": job_name, "REQUEST_ID": request_id,
+                                      "PING_HOST": origin(ping_url),
+                                      "MESSAGE_ID": PING_FAILED})
     return failure

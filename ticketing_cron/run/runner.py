@@ -133,6 +133,10 @@ def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=F
     def count_attempt(n):
         fields["ATTEMPTS"] = n
 
+    if ping_url and job.ping_start:
+        from ticketing_cron.run.ping import ping_start
+
+        ping_start(job_name, ping_url, fields["REQUEST_ID"], log)
     deadline_at = time.monotonic() + deadline
     with alarm_at(deadline_at, f"the run's deadline of {deadline:g} s (api.deadline or the "
                   f"job's deadline) passed before the API answered"):

@@ -113,3 +113,10 @@ def test_check_names_only_the_ping_host(tmp_path):
     assert "sla-check -> https://tickets.ops.test/api/cron/sla-check (ping https://hc-ping.com)" \
         in out.getvalue()
     assert "3f1c2a9e" not in out.getvalue() + err.getvalue()
+
+
+def test_the_start_signal_goes_to_start_with_the_runs_rid():
+    from ticketing_cron.config.ping_url import start_target
+
+    assert start_target("https://hc.test/ping/abc", "0123456789abcdef0123456789abcdef") == \
+        "https://hc.test/ping/abc/start?rid=01234567-89ab-cdef-0123-456789abcdef"

@@ -103,3 +103,14 @@ def test_every_problem_of_a_job_is_reported_at_once():
                                      "deadlin": 5}})
     assert [p.split(":")[0] for p in problems] == [
         "jobs.j.deadlin", "jobs.j.path", "jobs.j.schedule", "jobs.j.timezone"]
+
+
+def test_ping_start_is_off_by_default_and_only_a_toml_boolean_turns_it_on():
+    config, problems = problems_of({"sla-check": {"path": "/s"},
+                                    "other": {"path": "/o", "ping_start": True}})
+    assert problems == []
+    assert config.jobs["sla-check"].ping_start is False
+    assert config.jobs["other"].ping_start is True
+    for value in ("yes", 1, "true", 0):
+        _, problems = problems_of({"sla-check": {"path": "/s", "ping_start": value}})
+        assert problems == [f"jobs.sla-check.ping_start: must be true or false, not {value!r}"]
