@@ -120,7 +120,7 @@ def test_the_handler_sandbox_cannot_read_the_secret_or_write_outside_the_spool(b
               "touch /etc/ticketing-cron/probe 2>&1 || echo etc-refused; "
               "touch /var/spool/postfix/probe && rm /var/spool/postfix/probe && echo spool-ok; "
               "echo core=$(ulimit -c); "
-              # How run_record.unit_uids learns the service's user.
+              # How run_record.unit_properties learns the service's user.
               f"systemctl show --property=DynamicUser --property=User -- {UNIT}")
     proc = m.run(["systemd-run", "--wait", "--pipe", "-q", f"--unit={probe}", "sh", "-c",
                   script], check=False)

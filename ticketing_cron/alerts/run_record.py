@@ -43,23 +43,35 @@ SYSTEMCTL_TIMEOUT_S = 5
 _ONE_USEC = datetime.timedelta(microseconds=1)
 
 
-def unit_uids(unit, run=subprocess.run):
-    """The user ids that ``unit``'s processes run as, in systemd's own view of the unit.
+# What the handler asks systemd about the failed unit, in one `systemctl show`.
+UNIT_PROPERTIES = ("DynamicUser", "User", "InvocationID", "ExecMainPID",
+                   "ExecMainStartTimestampMonotonic")
+
+
+def unit_properties(unit, run=subprocess.run):
+    """UNIT_PROPERTIES of ``unit`` as `systemctl show` gives them (a dict of strings),
+    or None when systemctl cannot tell."""
+    try:
+        proc = run(["systemctl", "show", *[f"--property={p}" for p in UNIT_PROPERTIES],
+                    "--", unit], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+
+
+def unit_uids(props):
+    """The user ids that the unit's processes run as, in systemd's own view of it.
 
     Args:
-        unit: a unit name.
+        props: unit_properties()'s dict, or None.
     Returns:
         A range of uids: DynamicUser= units (and, when systemctl cannot tell, the
         packaged units, which all use DynamicUser=) get DYNAMIC_UIDS; User=NAME the
         user's uid; no User= root's; an unknown user an empty range.
     """
-    try:
-        proc = run(["systemctl", "show", "--property=DynamicUser", "--property=User", "--",
-                    unit], capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT_S)
-    except (OSError, subprocess.SubprocessError):
-        return DYNAMIC_UIDS
-    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-    return DYNAMIC_UIDS if proc.returncode != 0 else uids_from(props)
+    return DYNAMIC_UIDS if props is None else uids_from(props)
 
 
 def uids_from(props):
@@ -103,25 +115,20 @@ def _number(value, digits=10):
 
 
 def main_process(unit, invocation_id, run=subprocess.run):
-    """The failed invocation's main process as systemd reports it.
+    """The failed invocation's main process as systemd reports it: process_of() of
+    ``unit``'s properties."""
+    return process_of(unit_properties(unit, run), invocation_id)
 
-    Returns:
-        (pid, start) with start its CLOCK_MONOTONIC start in microseconds, or None
-        when systemctl cannot tell or the unit has started another invocation since.
-    """
-    try:
-        proc = run(["systemctl", "show", "--property=InvocationID", "--property=ExecMainPID",
-                    "--property=ExecMainStartTimestampMonotonic", "--", unit],
-                   capture_output=True, text=True, timeout=SYSTEMCTL_TIMEOUT_S)
-    except (OSError, subprocess.SubprocessError):
+
+def process_of(props, invocation_id):
+    """(pid, start) of the unit's main process, start its CLOCK_MONOTONIC start in
+    microseconds, from unit_properties()'s dict; None when that is None or the unit
+    has started another invocation since ``invocation_id``."""
+    if props is None or props.get("InvocationID") != invocation_id:
         return None
-    props = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     pid = _number(props.get("ExecMainPID"))
     start = _number(props.get("ExecMainStartTimestampMonotonic"), digits=20)
-    if proc.returncode != 0 or props.get("InvocationID") != invocation_id or not pid \
-            or not start:
-        return None
-    return pid, start
+    return (pid, start) if pid and start else None
 
 
 def from_the_run(entry, unit, invocation_id, uids, process=None, boot_id=None):
@@ -163,7 +170,7 @@ def trusted_record(entry, unit, invocation_id, uids, exit_code, exit_status, pro
         unit: the failed unit; invocation_id: $MONITOR_INVOCATION_ID.
         uids: the uids the unit runs as (unit_uids()).
         exit_code, exit_status: $MONITOR_EXIT_CODE and $MONITOR_EXIT_STATUS.
-        process, boot_id: the run's (pid, monotonic start µs) from main_process() and
+        process, boot_id: the run's (pid, monotonic start µs) from process_of() and
             this boot's id, for a record that journald could not attribute.
     Returns:
         dict with JOB, OUTCOME, MESSAGE and HTTP_STATUS (strings), or None when any
@@ -208,8 +215,9 @@ def find_run_record(unit, failure, sleep=time.sleep, clock=time.monotonic):
         from systemd import journal
     except ImportError:
         return None
-    uids = unit_uids(unit)
-    process = main_process(unit, invocation_id)
+    props = unit_properties(unit)
+    uids = unit_uids(props)
+    process = process_of(props, invocation_id)
     boot_id = _journal_boot(journal) if process else None
     expected = failure["exit_code"] == "exited" and \
         failure["exit_status"] in {str(v) for v in EXIT_STATUS.values() if v}
