@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from ticketing_cron.alerts.run_record import DYNAMIC_UIDS, written_by
+
 REPO = Path(__file__).resolve().parents[2]
 CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -155,10 +157,16 @@ def build_newer_deb(workdir, version):
              "  * System test build: an upgrade of the package under test.\n\n"
              f" -- ticketing-cron developers <dev@ticketing-cron.invalid>  {stamp}\n\n")
     changelog.write_text(entry + changelog.read_text())
-    env = dict(host_env(), DEB_BUILD_OPTIONS="nocheck")
-    sh(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, env=env, timeout=900)
-    deb = src.parent / f"ticketing-cron_{version}_all.deb"
-    assert deb.exists(), f"the upgrade build made no {deb}"
+    return build_deb(src, version)
+
+
+def build_deb(src, version):
+    """dpkg-buildpackage in the source tree ``src`` (tests skipped: the tree's own were
+    run when it was made); returns the path of the ticketing-cron_VERSION_all.deb."""
+    sh(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src,
+       env=dict(host_env(), DEB_BUILD_OPTIONS="nocheck"), timeout=900)
+    deb = Path(src).parent / f"ticketing-cron_{version}_all.deb"
+    assert deb.exists(), f"the build of {version} made no {deb}"
     return deb
 
 
@@ -427,7 +435,7 @@ class Machine:
                       and r.get("_SYSTEMD_UNIT") == UNIT)
                      or ("_SYSTEMD_INVOCATION_ID" not in r and r.get("_SYSTEMD_UNIT", UNIT) == UNIT
                          and pid and r.get("_PID") == pid
-                         and r.get("_UID", "").isdigit() and 61184 <= int(r["_UID"]) < 65520))]
+                         and written_by(r.get("_UID"), DYNAMIC_UIDS)))]
             return found or None
         try:
             found = wait_for(find, timeout, f"the summary record of run {invocation_id}")
@@ -602,6 +610,13 @@ def sleep_until(moment):
 
 
 # ---------------------------------------------------------------------- stand-in API
+
+
+def own_standin(workdir, name, secret):
+    """A Standin of one module's own, in workdir/NAME (its calls only that module's)."""
+    own = Path(workdir) / name
+    own.mkdir(exist_ok=True)
+    return Standin(own, secret)
 
 
 class Standin:

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from harness import Standin, host_release, report
+from harness import host_release, own_standin, report
 from oci_support import (IMAGE_UID, build_image, ensure_podman, import_base, oci_base_tree,
                          remove_image, run_image)
 
@@ -43,9 +43,7 @@ def image(workdir, deb):
 
 @pytest.fixture(scope="module")
 def app(workdir, secret):
-    own = workdir / "oci-standin"
-    own.mkdir(exist_ok=True)
-    api = Standin(own, secret)
+    api = own_standin(workdir, "oci-standin", secret)
     yield api
     api.stop()
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import (REPO, TIMER, Standin, boot_with_package, host_env,
-                     next_boundary, report, sh, sleep_until)
+from harness import (REPO, TIMER, boot_with_package, build_deb, next_boundary,
+                     own_standin, report, sleep_until)
 
 pytestmark = pytest.mark.system
 
@@ -41,18 +41,12 @@ def build_previous_release(workdir):
     archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
-    sh(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src,
-       env=dict(host_env(), DEB_BUILD_OPTIONS="nocheck"), timeout=900)
-    deb = src.parent / f"ticketing-cron_{version}_all.deb"
-    assert deb.exists(), f"the build of {version} made no {deb}"
-    return deb
+    return build_deb(src, version)
 
 
 @pytest.fixture(scope="module")
 def api(workdir, secret):
-    own = workdir / "release-standin"
-    own.mkdir(exist_ok=True)
-    standin = Standin(own, secret)
+    standin = own_standin(workdir, "release-standin", secret)
     yield standin
     standin.stop()
 
