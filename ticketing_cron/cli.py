@@ -1,5 +1,6 @@
 """The ticketing-cron command line: argument parsing and exit statuses."""
 
+import gc
 import os
 import sys
 from types import SimpleNamespace
@@ -187,6 +188,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = quick_run_args(argv)
     if args is None:
+        # bin/ticketing-cron starts without cyclic garbage collection, for the timers'
+        # short runs; the other commands may hold much more (status: a day of records).
+        gc.enable()
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.verbose and args.quiet:  # one before the command, one after it

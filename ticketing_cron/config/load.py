@@ -10,28 +10,39 @@ from ticketing_cron.base.errors import ConfigError, unreadable
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, EXAMPLE_PATH
 from ticketing_cron.config.validate import validate, validate_jobs
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Debian 12 has Python 3.11
-    import tomli as tomllib
 
-
-def load_config(path=DEFAULT_CONFIG_PATH):
+def load_config(path=DEFAULT_CONFIG_PATH, cache_dir=None):
     """Read and validate the configuration file.
 
     Args:
         path: the TOML file to read.
+        cache_dir: where the timers' runs keep the parsed file between runs (see
+            cache.py), or None to parse it.
     Returns:
         Config.
     Raises:
         ConfigError naming the file and every problem found in it.
     """
-    data = read_toml(path)
+    data = key = None
+    if cache_dir:
+        from ticketing_cron.config import cache
+
+        try:
+            key = cache.identity(path)
+        except OSError:
+            pass  # read_toml names the problem
+        else:
+            data = cache.lookup(cache_dir, path, key)
+    kept = data is not None
+    if not kept:
+        data = read_toml(path)
     problems = []
     config = validate(data, path, problems)
     if problems:
         raise ConfigError(describe_problems(path, problems),
                         details=[f"{path}: {p}" for p in problems])
+    if key is not None and not kept:
+        cache.store(cache_dir, path, key, data)
     return config
 
 
@@ -62,6 +73,12 @@ def read_toml(path):
     Raises:
         ConfigError for a missing, unreadable or malformed file, naming the line.
     """
+    # Here, not at the top: a timer's run with the file's parse kept (cache.py) never
+    # needs tomllib, nor the typing module it imports.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Debian 12 has Python 3.11
+        import tomli as tomllib
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)

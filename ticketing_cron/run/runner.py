@@ -103,7 +103,9 @@ def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=F
     Raises:
         CronError, or Interrupted when the deadline passes or SIGTERM arrives.
     """
-    config = load_config(config_path)
+    # The units' CacheDirectory=: the parsed config.toml is kept there between runs.
+    config = load_config(config_path,
+                         cache_dir=environ.get("CACHE_DIRECTORY", "").split(":")[0] or None)
     job = config.jobs.get(job_name)
     if job is None:
         raise unknown_job(job_name, config.jobs, config_path)
