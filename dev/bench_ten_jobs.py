@@ -5,9 +5,11 @@ The sla-check and ten more jobs (job-01 ... job-10) fire at every minute's secon
 their requests all go to the stand-in API on the host's loopback (the container shares
 the host's network and realtime clock), which notes when each arrives. The lag of a
 request is its arrival minus its minute boundary. The first minute after the install
-warms the container's page cache and is left out. Besides the lags, the journal says
-when systemd began starting each unit (its "Starting" record): the part of the lag
-that is systemd's, before the unit's process exists.
+warms the container's page cache and is left out. Then minutes of ticketing-cron's runs
+alternate with minutes in which the same units (same timers, same sandbox) run the bare
+urllib3 POST script instead: the floor, under the same load of a shared machine.
+Besides the lags, the journal says when systemd began starting each unit (its
+"Starting" record): the part of the lag that is systemd's, before the process exists.
 
 Needs root, systemd-nspawn and debootstrap, as the system tests (tests/system/).
 """
@@ -81,15 +83,38 @@ def unit_of(call):
     return "ticketing-cron.service" if job == "sla-check" else f"ticketing-cron@{job}.service"
 
 
+FLOOR_DROPIN = "[Service]\nExecStart=\nExecStart=/usr/bin/python3 /usr/local/lib/bench_bare.py " \
+    "{url}/api/cron/sla-check /run/credentials/%n/cron-secret\n"
+FLOOR_UNITS = ("ticketing-cron.service", "ticketing-cron@.service")
+
+
+def set_floor(machine, url, on):
+    """Make every job's unit run the bare urllib3 POST (dev/bench_bare.py) instead of
+    ticketing-cron, in the same units and sandbox (on), or run ticketing-cron again."""
+    for unit in FLOOR_UNITS:
+        path = f"/run/systemd/system/{unit}.d/bench-floor.conf"
+        if on:
+            machine.write(path, FLOOR_DROPIN.format(url=url))
+        else:
+            machine.run(["rm", "-f", path])
+    machine.run(["systemctl", "daemon-reload"])
+
+
+def lags_of(calls, boundary):
+    """The lags (s) of the calls of one minute."""
+    return [c["received_at"] - boundary for c in calls if boundary_of(c) == boundary]
+
+
 def measure(minutes, deb, rootfs):
-    """Boot, install, configure the eleven jobs, watch ``minutes`` minutes after a
-    warm-up minute.
+    """Boot, install, configure the eleven jobs; after a warm-up minute, alternate
+    minutes of ticketing-cron's runs with minutes of bare POSTs from the same units,
+    ``minutes`` of each, so that the machine's load weighs on both alike.
 
     Returns:
-        {"lags": [s...], "per_minute": [(median, slowest)...], "systemd": [s...],
-         "missing": int, "extra": int}: each request's lag, the figures per minute, how
-        long after the boundary systemd began starting each unit, and how many
-        (job, minute) pairs had no request or more than one.
+        {"ours": [lags of each of our minutes], "floor": [lags of each bare minute],
+         "systemd": [s...], "missing": int, "extra": int}: the lags (s) per minute,
+        how long after the boundary systemd began starting each of our units, and how
+        many (job, minute) pairs of ours had no request or more than one.
     """
     h = harness()
     workdir = Path(tempfile.mkdtemp(prefix="ticketing-cron-bench-", dir="/var/tmp"))
@@ -101,6 +126,8 @@ def measure(minutes, deb, rootfs):
                                          f"tc-bench-{os.getpid()}")
         machine.run(["install", "-m", "0600", "/dev/stdin", "/etc/ticketing-cron/cron-secret"],
                     input=secret + "\n")
+        machine.write("/usr/local/lib/bench_bare.py",
+                      (TOP / "dev" / "bench_bare.py").read_text())
         machine.write("/etc/ticketing-cron/config.toml", config_text(standin.url, SCHEDULES))
         machine.run(["systemctl", "daemon-reload"])
         machine.run(["systemctl", "start", "timers.target"])
@@ -109,9 +136,14 @@ def measure(minutes, deb, rootfs):
             ["systemctl", "is-active", *timers], check=False).stdout.split()), 60,
             "the eleven timers to be active")
         first = h.next_boundary(time.time() + 2) + 60  # after a warm-up minute
-        last = first + 60 * (minutes - 1)
-        h.sleep_until(last + 25)  # deadline 20 s: every run of the last minute is over
-        calls = [c for c in standin.calls() if first <= boundary_of(c) <= last]
+        ours, floor = [], []
+        for k in range(2 * minutes):
+            boundary = first + 60 * k
+            h.sleep_until(boundary - 25)  # every run of the minute before is over
+            set_floor(machine, standin.url, on=k % 2 == 1)
+            (floor if k % 2 else ours).append(boundary)
+        h.sleep_until(first + 60 * 2 * minutes - 25)
+        calls = standin.calls()
         started = starting_times(machine, first - 1)
     finally:
         if machine is not None:
@@ -119,19 +151,25 @@ def measure(minutes, deb, rootfs):
         standin.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     units = ["ticketing-cron.service"] + [f"ticketing-cron@{j}.service" for j in JOBS]
-    expected = {(u, first + 60 * k) for u in units for k in range(minutes)}
-    seen = [(unit_of(c), boundary_of(c)) for c in calls]
-    per_minute = []
-    for k in range(minutes):
-        lags = [c["received_at"] - boundary_of(c) for c in calls
-                if boundary_of(c) == first + 60 * k]
-        per_minute.append((statistics.median(lags), max(lags)) if lags else (None, None))
-    return {"lags": [c["received_at"] - boundary_of(c) for c in calls],
-            "per_minute": per_minute,
+    expected = {(u, b) for u in units for b in ours}
+    seen = [(unit_of(c), boundary_of(c)) for c in calls if boundary_of(c) in ours]
+    return {"ours": [lags_of(calls, b) for b in ours],
+            "floor": [lags_of(calls, b) for b in floor],
             "systemd": [at - boundary for (unit, boundary), at in started.items()
                         if (unit, boundary) in expected],
             "missing": len(expected - set(seen)),
             "extra": len(seen) - len(set(seen))}
+
+
+def summary(per_minute):
+    """'median M ms, slowest S ms' over all minutes, and each minute's M/S."""
+    lags = [lag for minute in per_minute for lag in minute]
+    if not lags:
+        return "no requests", ""
+    return (f"median {statistics.median(lags) * 1000:5.0f} ms   slowest "
+            f"{max(lags) * 1000:5.0f} ms",
+            "  ".join(f"{statistics.median(m) * 1000:.0f}/{max(m) * 1000:.0f}"
+                      for m in per_minute if m))
 
 
 def rootfs_and_deb():
@@ -154,22 +192,26 @@ def rootfs_and_deb():
 
 
 def report(minutes):
-    """Measure and print the ten-jobs lag against its bars."""
+    """Measure and print the ten-jobs lag against its bars, and the floor beside it."""
     rootfs, deb, why_not = rootfs_and_deb()
     if why_not:
         print(f"ten jobs on one minute: not measured ({why_not})")
         return
+    load = os.getloadavg()[0]
     result = measure(minutes, deb, rootfs)
-    lags = result["lags"]
-    print(f"ten jobs and sla-check on one minute, {minutes} minutes, {len(lags)} requests "
-          f"({result['missing']} missing, {result['extra']} twice), lag after the minute:")
-    if lags:
-        median, slowest = statistics.median(lags), max(lags)
-        print(f"  lag             median {median * 1000:5.0f} ms   slowest {slowest * 1000:5.0f} "
-              f"ms   (bars: <= {MEDIAN_BAR_S * 1000:.0f} ms, <= {SLOWEST_BAR_S * 1000:.0f} ms)")
-        print("  per minute      " + "  ".join(
-            f"{m * 1000:.0f}/{s * 1000:.0f}" for m, s in result["per_minute"] if m is not None)
-              + " ms (median/slowest)")
+    count = sum(len(m) for m in result["ours"])
+    print(f"ten jobs and sla-check on one minute, in a container, {minutes} minutes "
+          f"({count} requests, {result['missing']} missing, {result['extra']} twice), "
+          f"lag after the minute (load average {load:.1f} -> {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs):")
+    ours, ours_minutes = summary(result["ours"])
+    floor, floor_minutes = summary(result["floor"])
+    print(f"  ticketing-cron  {ours}   (bars: <= {MEDIAN_BAR_S * 1000:.0f} ms, "
+          f"<= {SLOWEST_BAR_S * 1000:.0f} ms)")
+    print(f"  bare POST       {floor}   (dev/bench_bare.py from the same units, in the "
+          f"minutes between)")
+    print(f"  per minute      ticketing-cron {ours_minutes}; bare {floor_minutes} ms "
+          f"(median/slowest)")
     if result["systemd"]:
         print(f"  systemd began starting the units {min(result['systemd']) * 1000:.0f}-"
               f"{max(result['systemd']) * 1000:.0f} ms after the minute (median "
