@@ -10,8 +10,8 @@ next run. What is kept is the parsed TOML, not the validated config: every run s
 validates it, and only a file that validated is kept.
 
 The cache is trusted only when this process's user owns both the directory and the
-file, neither is writable by group or others, the file is a regular file reached
-without a symbolic link, and its content is well-formed and names this version, this
+file, neither is writable by group or others, the file is a regular file (not a
+symbolic link, one name), and its content is well-formed and names this version, this
 config path and this identity; anything else is ignored (and replaced by the next good
 parse). A file changed less than SETTLE_S ago is not kept: a write within the same
 clock tick as the parse would leave its times as they were.
@@ -41,9 +41,9 @@ def identity(path):
 
 
 def open_own(name, flags, dir_fd=None):
-    """Open ``name`` (never through a symbolic link); the fd if this user owns it and
-    neither group nor others may write it, else None."""
-    fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    """Open ``name``; the fd if this user owns it and neither group nor others may
+    write it, else None."""
+    fd = os.open(name, flags | os.O_CLOEXEC, dir_fd=dir_fd)
     st = os.fstat(fd)
     if st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return fd
@@ -52,7 +52,9 @@ def open_own(name, flags, dir_fd=None):
 
 
 def open_directory(cache_dir):
-    """The cache directory's fd when it can be trusted, else None."""
+    """The cache directory's fd when it can be trusted, else None. For a DynamicUser=
+    unit $CACHE_DIRECTORY is systemd's link /var/cache/NAME -> private/NAME (both
+    root's to change): the directory it leads to is what must be this user's."""
     try:
         return open_own(cache_dir, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -79,7 +81,7 @@ def lookup(cache_dir, path, config_identity):
     if dir_fd is None:
         return None
     try:
-        fd = open_own(CACHE_FILE, os.O_RDONLY | os.O_NONBLOCK, dir_fd=dir_fd)
+        fd = open_own(CACHE_FILE, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW, dir_fd=dir_fd)
         if fd is None:
             return None
         try:

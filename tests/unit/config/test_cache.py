@@ -219,3 +219,14 @@ def test_what_json_cannot_hold_is_not_kept(tmp_path):
     cache.store(str(tmp_path), str(config), key, {"when": datetime.date(2026, 1, 1)},
                 now=max(key[3], key[4]) / 1e9 + 3)
     assert os.listdir(tmp_path) == ["config.toml"]
+
+
+def test_a_directory_reached_through_systemds_link_is_used(setup, tmp_path):
+    """A DynamicUser= unit's $CACHE_DIRECTORY is /var/cache/NAME -> private/NAME."""
+    config, cache_dir = setup
+    link = tmp_path / "link"
+    link.symlink_to(cache_dir)
+    assert load(config, link).api.base_url == "https://tickets.acme.test"
+    assert (cache_dir / cache.CACHE_FILE).exists()
+    plant(config, cache_dir, base_url="https://kept.acme.test")
+    assert load(config, link).api.base_url == "https://kept.acme.test"
