@@ -126,9 +126,17 @@ def build_parser():
         "by outcome, median and 95th-percentile duration, requests unassigned), from\n"
         "systemd and the journal (root, or the systemd-journal or adm group).\n\n"
         "exit status: 0 healthy; 1 a job is failing or overdue (timer stopped or\n"
-        "disabled, or a due run left no record); 78 config error.")
+        "disabled, or a due run left no record); 78 config error; 69 the --output\n"
+        "file could not be written.")
     status.add_argument("job", nargs="?", metavar="JOB", help="only this [jobs.NAME]")
-    status.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    status.add_argument("--format", choices=("text", "json", "prometheus"), default="text",
+                        help="text (default), json (one document, for scripts) or "
+                        "prometheus (the text exposition format, for node_exporter)")
+    status.add_argument("--json", action="store_const", dest="format", const="json",
+                        help="the same as --format=json")
+    status.add_argument("--output", metavar="FILE",
+                        help="replace FILE atomically (mode 0644) instead of printing, e.g. "
+                        "/var/lib/prometheus/node-exporter/ticketing-cron.prom")
     imp = add_command(
         "import-env",
         help="take API_BASE_URL and CRON_SECRET from the old Node.js app's .env (root)",
@@ -204,8 +212,9 @@ def main(argv=None):
             return check(args.config, quiet_stdout(args.quiet), sys.stderr)
         if args.command == "status":
             from ticketing_cron.status.status import status
-            return status(args.config, args.job, args.json,
-                          quiet_stdout(args.quiet and not args.json), sys.stderr)
+            return status(args.config, args.job, args.format,
+                          quiet_stdout(args.quiet and args.format == "text"), sys.stderr,
+                          output=args.output)
         if args.command == "import-env":
             from ticketing_cron.migrate.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
