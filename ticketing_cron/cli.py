@@ -32,6 +32,7 @@ examples:
   ticketing-cron check                 validate config and secret, call nothing
   ticketing-cron -v run                one SLA check now, with debug detail
   ticketing-cron status               is every job healthy? (exit 0, else 1)
+  ticketing-cron test-alert            do alerts reach people? (a marked test notice)
   journalctl -u ticketing-cron -n 20   what the timer's runs said
   ticketing-cron import-env --dry-run /srv/cron-jobs/.env
                                        what moving the old app's .env would change"""
@@ -111,6 +112,11 @@ def build_parser():
         description="After UNIT succeeded: if people were alerted about its failures, "
         "send one recovery notice; forget the failure streak either way.")
     recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
+    notify_test = add_command(
+        "notify-test",
+        description="Send a marked test notice about UNIT through every alert channel "
+        "and leave a report for test-alert. Run by ticketing-cron-test-alert@.service.")
+    notify_test.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
     add_command(
         "apply-jobs",
         description="Make systemd follow the config's jobs: daemon-reload, start their "
@@ -137,6 +143,17 @@ def build_parser():
     status.add_argument("--output", metavar="FILE",
                         help="replace FILE atomically (mode 0644) instead of printing, e.g. "
                         "/var/lib/prometheus/node-exporter/ticketing-cron.prom")
+    trial = add_command(
+        "test-alert",
+        help="send a marked test notice through every alert channel (root)",
+        description="Send a clearly marked test notice about JOB through every configured\n"
+        "alert channel (journal, email, webhook) from the failure handler's sandbox\n"
+        "(ticketing-cron-test-alert@UNIT.service, which shares it), and say per channel\n"
+        "what was handed over and what failed. Changes no failure streak.\n\n"
+        "exit status: 0 every configured channel took it; 69 one did not (or the\n"
+        "handler could not be started: root is needed); 78 config error.")
+    trial.add_argument("job", nargs="?", default=DEFAULT_JOB, metavar="JOB",
+                       help=f"a [jobs.NAME] table of the config (default: {DEFAULT_JOB})")
     imp = add_command(
         "import-env",
         help="take API_BASE_URL and CRON_SECRET from the old Node.js app's .env (root)",
@@ -222,6 +239,17 @@ def main(argv=None):
         if args.command == "apply-jobs":
             from ticketing_cron.schedules.apply import apply_jobs
             return apply_jobs(args.config, log)
+        if args.command == "test-alert":
+            from ticketing_cron.alerts.trial import test_alert
+            from ticketing_cron.config.load import load_config, unit_names, unknown_job
+
+            config = load_config(args.config)
+            if args.job not in config.jobs:
+                raise unknown_job(args.job, config.jobs, args.config)
+            return test_alert(unit_names(args.job)[0], sys.stdout, log)
+        if args.command == "notify-test":
+            from ticketing_cron.alerts.trial import notify_test
+            return notify_test(args.unit, log, os.environ, args.config)
         from ticketing_cron.alerts import notify
         handler = notify.notify_failure if args.command == "notify-failure" \
             else notify.notify_recovery

@@ -97,3 +97,15 @@ def unit_names(job_name):
     ticketing-cron@NAME.* of the packaged templates."""
     base = "ticketing-cron" if job_name == DEFAULT_JOB else f"ticketing-cron@{job_name}"
     return f"{base}.service", f"{base}.timer"
+
+
+def unknown_job(job_name, jobs, config_path):
+    """The config error for `run NAME` with no such job: a close name first (a typo
+    is likelier than a job still to be added), else how to add it."""
+    import difflib  # only on this error path
+
+    known = ", ".join(sorted(jobs)) or "none"
+    near = difflib.get_close_matches(job_name, sorted(jobs), n=1, cutoff=0.6)
+    fix = (f"did you mean {near[0]}?" if near else
+           f"add a [jobs.{job_name}] table with its path")
+    return ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known}); {fix}")

@@ -9,8 +9,8 @@ import json
 import os
 import time
 
-from ticketing_cron.config.load import job_deadline, load_config, unit_names
-from ticketing_cron.base.errors import ConfigError, CronError, EXIT_STATUS, UnavailableError
+from ticketing_cron.config.load import job_deadline, load_config, unit_names, unknown_job
+from ticketing_cron.base.errors import CronError, EXIT_STATUS, UnavailableError
 from ticketing_cron.status import health, journal_runs, stats, units
 from ticketing_cron.status.status_text import render
 from ticketing_cron.alerts.run_record import uids_from
@@ -110,8 +110,7 @@ def select_jobs(config, job_name, config_path):
     if job_name is None:
         return [config.jobs[name] for name in sorted(config.jobs)]
     if job_name not in config.jobs:
-        known = ", ".join(sorted(config.jobs)) or "none"
-        raise ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known})")
+        raise unknown_job(job_name, config.jobs, config_path)
     return [config.jobs[job_name]]
 
 
