@@ -28,6 +28,7 @@ STREAK = "/var/lib/ticketing-cron/ticketing-cron.service.json"
 STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"  # systemd's "Starting UNIT..." message
 SUMMARY_FIELDS = ("JOB", "OUTCOME", "HTTP_STATUS", "ATTEMPTS", "DURATION_MS", "REQUEST_ID")
 WRONG_SECRET = "tc-wrong-0b5d7e8c41f2a9"
+METRICS_UNIT = "ticketing-cron-metrics.service"
 
 def deadline(request):
     """A stand-in request's SLA deadline in unix seconds."""
@@ -156,6 +157,12 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
     assert not [r for r in machine.journal("-u", UNIT) if r.get("MESSAGE_ID") == STARTING], \
         "the install started the service"
 
+    # The metrics timer is enabled everywhere but runs only where node_exporter's
+    # textfile directory is (not here).
+    metrics = machine.show("ticketing-cron-metrics.timer", "UnitFileState", "ActiveState",
+                           "ConditionResult")
+    assert metrics == {"UnitFileState": "enabled", "ActiveState": "inactive",
+                       "ConditionResult": "no"}, metrics
     assert machine.run(["ticketing-cron", "--version"]).stdout.startswith("ticketing-cron ")
     # The config is the administrator's file, made from the example at install: not a
     # conffile, so that no upgrade ever stops at dpkg's prompt.
@@ -179,7 +186,8 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
 
 def test_units_verify_and_the_service_is_sandboxed(machine, installed):
     paths = []
-    for unit in (UNIT, TIMER, FAILURE_UNIT, RECOVERY_UNIT):
+    for unit in (UNIT, TIMER, FAILURE_UNIT, RECOVERY_UNIT, METRICS_UNIT, "ticketing-cron-"
+                 "metrics.timer", "ticketing-cron-test-alert@ticketing-cron.service.service"):
         path = machine.show(unit, "FragmentPath")["FragmentPath"]
         assert path, f"{unit} is not installed"
         paths.append(path)
@@ -201,7 +209,7 @@ def test_units_verify_and_the_service_is_sandboxed(machine, installed):
     assert 55 < timeout < 60, f"TimeoutStartSec= is {timeout} s"
 
     exposure = {}
-    for unit in (UNIT, FAILURE_UNIT, RECOVERY_UNIT):
+    for unit in (UNIT, FAILURE_UNIT, RECOVERY_UNIT, METRICS_UNIT):
         out = machine.run(["systemd-analyze", "security", "--no-pager", unit],
                           check=False).stdout
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
@@ -209,6 +217,7 @@ def test_units_verify_and_the_service_is_sandboxed(machine, installed):
         exposure[unit] = float(match.group(1))
         report(f"systemd-analyze security {unit}: exposure {match.group(1)}")
     assert exposure[UNIT] <= 1.5
+    assert exposure[METRICS_UNIT] < exposure[FAILURE_UNIT], "it needs less than the handlers"
 
 
 def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine, installed):
