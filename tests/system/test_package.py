@@ -171,10 +171,13 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
     example = "/usr/share/ticketing-cron/config.toml"
     assert example in listing and "/usr/share/doc/ticketing-cron/examples/config.toml" in listing
     assert machine.run(["cmp", example, CONFIG]).returncode == 0
-    # Every pointer to the README that the program and the example config give resolves.
-    readme = "/usr/share/doc/ticketing-cron/README.md.gz"
-    assert readme in listing
-    assert readme in machine.path(example).read_text()
+    # The README and the guides are installed, uncompressed, where the example config
+    # points.
+    for doc in ("README.md", "HACKING.md", "docs/configuration.md", "docs/monitoring.md",
+                "docs/servers.md", "docs/troubleshooting.md"):
+        assert f"/usr/share/doc/ticketing-cron/{doc}" in listing, doc
+    assert "/usr/share/doc/ticketing-cron/docs/monitoring.md" in \
+        machine.path(example).read_text()
 
 
 def test_units_verify_and_the_service_is_sandboxed(machine, installed):

@@ -51,8 +51,8 @@ def report_schedules(config, out, err, environ=os.environ):
                           f"compute its slot ({why}), so its Idempotency-Key is not the "
                           f"same on every server and several servers would each do its "
                           f"work; write it as a cron line or in plain calendar syntax "
-                          f"(/usr/share/doc/ticketing-cron/README.md.gz, \"More than "
-                          f"one server\")\n")
+                          f"(see /usr/share/doc/ticketing-cron/docs/servers.md, \"One key "
+                          f"per scheduled run\")\n")
     stale = stale_units(config.path, environ)
     if stale:
         err.write(f"ticketing-cron: warning: the timers systemd runs differ from "
