@@ -40,7 +40,7 @@ def report_schedules(config, out, err, environ=os.environ):
             timeout = generator.sla_check_timeout(plan) if job.name == DEFAULT_JOB \
                 else plan.timeout_s
             runs = ", ".join(t.strftime("%a %Y-%m-%d %H:%M:%S UTC") for t in plan.next_runs)
-            either = "; either day matches, as in cron(5) (node-cron required both)" \
+            either = "; either day matches, as in cron (node-cron required both)" \
                 if len(plan.normalized) > 1 else ""
             out.write(f"schedule {job.name}: {job.schedule!r} -> "
                       f"{' | '.join(plan.normalized)} ({unit}, TimeoutStartSec="
