@@ -6,8 +6,11 @@ example config, NEWS and the manual pages point at files under
 doc list (debian/ticketing-cron.docs, README.Debian, what debian/rules installs there)
 or a page it ships (or systemd's), and a section named beside it must exist there. The
 system test (tests/system/test_package.py) checks the installed package against the
-same doc list.
+same doc list. And the README, HACKING.md and the guides link to each other by
+relative paths and anchors that resolve.
 """
+
+import re
 
 from doc_pointers import (
     EXTERNAL_PAGES, NOT_DOCUMENTS, TOP, doc_files, headings, man_pages, pointers)
@@ -67,3 +70,27 @@ def test_every_see_names_a_document():
     loose = [(source, words) for source, words in of_kind("see")
              if not words.startswith(NOT_DOCUMENTS)]
     assert not loose, f'"see ..." naming no installed file or manual page: {loose}'
+
+
+def slug(heading):
+    """A Markdown heading's anchor, as GitHub and most renderers make it."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_pages_resolves():
+    """README, HACKING and the guides link to each other by relative path and anchor."""
+    pages = [TOP / "README.md", TOP / "HACKING.md", *sorted((TOP / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        text = re.sub(r"(?ms)^```.*?^```", "", page.read_text())
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append((page.name, target))
+            elif anchor and anchor not in {slug(h) for h in re.findall(
+                    r"^#+\s+(.+)$", linked.read_text(), re.M)}:
+                broken.append((page.name, target))
+    assert not broken, broken
