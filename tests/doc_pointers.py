@@ -23,7 +23,8 @@ EXTERNAL_PAGES = {
 }
 
 # "see ..." that points at no document: the app's own logs, a command's own output.
-NOT_DOCUMENTS = ("the app's logs", "what it would do", "the traceback", "new keys")
+NOT_DOCUMENTS = ("the app's logs", "what it would do", "the traceback", "new keys",
+                 "above")
 
 # What debhelper puts under /usr/share/doc/<package> besides the .docs list.
 STANDARD_DOCS = {"copyright", "changelog.gz", "NEWS.Debian.gz"}
