@@ -48,8 +48,34 @@ def doc_files(top=TOP):
             found.add(path.name)
     if (top / "debian" / "README.Debian").exists():
         found.add("README.Debian")
-    rules = (top / "debian" / "rules").read_text()
-    found |= set(re.findall(r"debian/ticketing-cron" + re.escape(DOC) + r"(\S+)", rules))
+    found |= installed_by_rules((top / "debian" / "rules").read_text())
+    return found
+
+
+def installed_by_rules(rules):
+    """What debian/rules' `install` commands put under the doc directory, relative to it
+    (`install [-D] [-m MODE] SRC DEST` and `install -t DIR SRC...`)."""
+    found = set()
+    prefix = "debian/ticketing-cron" + DOC
+    for command in rules.replace("\\\n", " ").splitlines():
+        words = command.split()
+        if not words or words[0] != "install":
+            continue
+        args, target, i = [], None, 1
+        while i < len(words):
+            if words[i] in ("-m", "-t", "-o", "-g"):
+                if words[i] == "-t":
+                    target = words[i + 1]
+                i += 2
+                continue
+            if not words[i].startswith("-"):
+                args.append(words[i])
+            i += 1
+        if target:
+            dests = [f"{target}/{Path(src).name}" for src in args]
+        else:
+            dests = args[-1:]
+        found |= {d[len(prefix):] for d in dests if d.startswith(prefix)}
     return found
 
 
