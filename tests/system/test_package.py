@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from doc_pointers import EXTERNAL_PAGES, doc_files, man_pages
 from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, next_boundary,
                      parse_timespan, report, sleep_until, wait_for)
 
@@ -178,10 +179,24 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
     example = "/usr/share/ticketing-cron/config.toml"
     assert example in listing and "/usr/share/doc/ticketing-cron/examples/config.toml" in listing
     assert machine.run(["cmp", example, CONFIG]).returncode == 0
-    # Every pointer to the README that the program and the example config give resolves.
-    readme = "/usr/share/doc/ticketing-cron/README.md.gz"
-    assert readme in listing
-    assert readme in machine.path(example).read_text()
+
+
+def test_the_documentation_is_installed_and_the_pages_render(machine, installed):
+    """The README, the guides and README.Debian are installed, uncompressed, exactly as
+    the doc list that tests/unit/test_doc_pointers.py holds every pointer to; both
+    manual pages render without a warning; the other pages the texts name exist."""
+    top = "/usr/share/doc/ticketing-cron/"
+    files = machine.run(["find", top, "-type", "f,l", "-printf", "%P\\n"]).stdout.split()
+    for doc in ("README.md", "README.Debian", "docs/migrating.md", "docs/troubleshooting.md"):
+        assert doc in files, doc
+    assert set(files) == doc_files()
+    for name, section in sorted(man_pages()):
+        proc = machine.run(["env", "MANWIDTH=80", "man", "--warnings", section, name])
+        assert re.search(rf"^\s+{re.escape(name)}\s+-\s", proc.stdout, re.M), proc.stdout[:300]
+        assert not proc.stderr.strip(), f"man --warnings {section} {name}:\n{proc.stderr}"
+    for name, section in sorted(EXTERNAL_PAGES):
+        assert machine.run(["man", "-w", section, name], check=False).returncode == 0, \
+            f"{name}({section}) is not installed"
 
 
 def test_units_verify_and_the_service_is_sandboxed(machine, installed):
