@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from alert_support import MAIL_ADDRESS, AlertBox, Hook, subject
+from alert_support import MAIL_ADDRESS, AlertBox, subject
 from harness import own_standin, report, wait_for
 
 pytestmark = pytest.mark.system
@@ -54,13 +54,6 @@ def api(workdir, secret):
     standin = own_standin(workdir, "toolbox-standin", secret)
     yield standin
     standin.stop()
-
-
-@pytest.fixture(scope="module")
-def hook():
-    receiver = Hook()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture(scope="module")
