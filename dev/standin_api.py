@@ -14,7 +14,11 @@ Test hooks under /_standin/ (no secret needed; bind to loopback only):
   POST /_standin/seed       {"expired": N, "active": M} adds assigned requests
   POST /_standin/control    {"hang": bool, "status": int|null, "retry_after": str|null,
                              "delay_ms": int} makes later sla-check calls hang, answer
-                            that status, or take that long to do their work
+                            that status, or take that long to do their work;
+                            {"script": {SLOT: {"status": ..., "delay_ms": ...}}} does so
+                            only for calls whose X-Cron-Scheduled-At is SLOT (the fault
+                            tests script an outage by slot, not by the host's timing)
+Every POST under /api/cron/ is served as sla-check is (one app for several jobs).
 
 Idempotency-Key (see standin_idempotency.py): a repeated key is answered with the
 first reply (and Idempotent-Replayed: true) without doing the work again, or with 409
@@ -154,7 +158,7 @@ def make_handler(store, secret, state):
                 with state["lock"]:
                     state["control"].update(data)
                 self.reply(200, {"ok": True})
-            elif self.path == "/api/cron/sla-check":
+            elif self.path.startswith("/api/cron/"):
                 self.sla_check()
             else:
                 self.reply(404, {"error": "Not found"})
@@ -166,6 +170,8 @@ def make_handler(store, secret, state):
             secret_ok = hmac.compare_digest(given.encode(), secret.encode())
             with state["lock"]:
                 control = dict(state["control"])
+            script = control.pop("script", None) or {}
+            control.update(script.get(self.headers.get("X-Cron-Scheduled-At") or "", {}))
             call = {"received_at": received_at, "path": self.path, "secret_ok": secret_ok,
                     "request_id": self.headers.get("X-Request-ID"),
                     "user_agent": self.headers.get("User-Agent"),
