@@ -622,13 +622,14 @@ def own_standin(workdir, name, secret):
 class Standin:
     """dev/standin_api.py on the host's loopback.
 
+    paths: endpoints besides /api/cron/sla-check, served the same way.
     dedupe: follow the Idempotency-Key draft (a repeated key gets the first reply, or
     409). Off by default: a `systemctl start` of the unit within 10 s of a tick, or two
     in one minute, claim the same slot and would get a replayed reply, where the tests
     that start the service by hand want the work done.
     """
 
-    def __init__(self, workdir, secret, dedupe=False):
+    def __init__(self, workdir, secret, dedupe=False, paths=()):
         self.workdir = Path(workdir)
         secret_file = self.workdir / "standin-secret"
         secret_file.write_text(secret + "\n")
@@ -637,7 +638,8 @@ class Standin:
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", str(REPO / "dev" / "standin_api.py"), "--listen",
              "127.0.0.1:0", "--db", str(self.workdir / "standin.sqlite"), "--secret-file",
-             str(secret_file), *([] if dedupe else ["--ignore-idempotency-key"])],
+             str(secret_file), *([] if dedupe else ["--ignore-idempotency-key"]),
+             *[f"--path={path}" for path in paths]],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=host_env())
         line = self.proc.stdout.readline()
         match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)

@@ -26,7 +26,8 @@ from fault_support import FaultBox, Hook, config_text, iso_slot, slot_of, wait_h
 from harness import next_boundary, own_cgroups, sleep_until
 
 JOBS = {"sla-check": "ticketing-cron.service", "second": "ticketing-cron@second.service"}
-SECOND_JOB = '[jobs.second]\npath = "/api/cron/second"\nschedule = "* * * * *"\n\n'
+SECOND_PATH = "/api/cron/second"
+SECOND_JOB = f'[jobs.second]\npath = "{SECOND_PATH}"\nschedule = "* * * * *"\n\n'
 APP_FAULTS = ("down", "slow", "flap")
 DEADLINE_S = 10
 SLOW_MS = 15000
@@ -86,7 +87,7 @@ class PeakSampler:
 
     def __init__(self, machine):
         self.slice = (own_cgroups(machine.name)[-1] / "payload" / "system.slice")
-        self.peaks = {}          # (unit, pid) -> [role, peak KiB]
+        self.peaks = {}          # (unit, pid, label) -> [label, peak KiB]
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -125,11 +126,14 @@ class PeakSampler:
                     continue
                 match = re.search(r"VmHWM:\s+(\d+) kB", text)
                 name = re.search(r"Name:\s+(\S+)", text)
-                if match:
-                    label = role if name and name.group(1).startswith("python") else \
-                        f"{role} ({name.group(1) if name else '?'})"
-                    known = self.peaks.setdefault((unit, pid), [label, 0])
-                    known[1] = max(known[1], int(match.group(1)))
+                name = name.group(1) if name else "?"
+                # systemd's own fork before the exec ("(ing-cron)", "systemd",
+                # "sd-mkdcreds") holds a copy of PID 1's pages: not the unit's program.
+                if not match or name.startswith(("(", "systemd", "sd-")):
+                    continue
+                label = role if name == "ticketing-cron" else f"{role} ({name})"
+                known = self.peaks.setdefault((unit, pid, label), [label, 0])
+                known[1] = max(known[1], int(match.group(1)))
 
     def close(self):
         self.stop.set()
