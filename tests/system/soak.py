@@ -22,7 +22,7 @@ import re
 import threading
 import time
 
-from fault_support import FaultBox, Hook, config_text, iso_slot, slot_of, wait_handlers_idle
+from fault_box import FaultBox, Hook, config_text, iso_slot, slot_of, wait_handlers_idle
 from harness import next_boundary, own_cgroups, sleep_until
 
 JOBS = {"sla-check": "ticketing-cron.service", "second": "ticketing-cron@second.service"}

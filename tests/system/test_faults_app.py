@@ -12,7 +12,7 @@ Judged by the stand-in's record of slots, the webhook's and the mailbox's messag
 
 import pytest
 
-from fault_support import FaultBox, Hook, config_text, iso_slot, slot_of
+from fault_box import FaultBox, Hook, config_text, iso_slot, slot_of
 from harness import own_standin
 
 pytestmark = pytest.mark.system

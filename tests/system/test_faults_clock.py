@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from fault_support import FaultBox, Hook, config_text, iso_slot, slot_of
+from fault_box import FaultBox, Hook, config_text, iso_slot, slot_of
 from harness import Standin
 
 pytestmark = pytest.mark.system
