@@ -1,7 +1,7 @@
 """Helpers of the fault system tests of the clock and the app (test_faults_clock.py,
 test_faults_app.py) and of the soak (dev/soak): a container of their own with the
-package, postfix delivering alerts to a local user, libfaketime, the stand-in API (deduping, its behaviour scripted per
-slot) and a loopback webhook receiver.
+package, postfix delivering alerts to a local user, libfaketime, the stand-in API
+(its behaviour scripted per slot) and a loopback webhook receiver.
 
 The evidence the tests judge by is independent of the product's own words: the
 stand-in's record of every call (its path, Idempotency-Key, X-Cron-Scheduled-At and
