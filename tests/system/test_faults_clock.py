@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from fault_box import FaultBox, Hook, config_text, iso_slot, slot_of
+from fault_box import FaultBox, config_text, iso_slot, slot_of
 from harness import Standin
 
 pytestmark = pytest.mark.system
@@ -28,18 +28,16 @@ REPEAT_S = 120
 
 
 @pytest.fixture(scope="module")
-def box(workdir, base_rootfs, deb, secret):
+def box(workdir, base_rootfs, deb, secret, hook):
     own = workdir / "faults-clock-standin"
     own.mkdir(exist_ok=True)
     api = Standin(own, secret, dedupe=True)
-    hook = Hook()
     config = config_text(api.url, hook.url, repeat_interval=f"{REPEAT_S // 60}m", deadline=5)
     try:
         box = FaultBox.create(workdir, base_rootfs, deb, "faults-clock", api, hook, secret,
                               config)
     except BaseException:
         api.stop()
-        hook.close()
         raise
     box.hold_timer()
     box.fake_clock()
@@ -49,7 +47,6 @@ def box(workdir, base_rootfs, deb, secret):
     yield box
     box.machine.discard()
     api.stop()
-    hook.close()
 
 
 def first_minute(box):
