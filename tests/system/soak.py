@@ -131,6 +131,9 @@ class PeakSampler:
                 # "sd-mkdcreds") holds a copy of PID 1's pages: not the unit's program.
                 if not match or name.startswith(("(", "systemd", "sd-")):
                     continue
+                parent = re.search(r"PPid:\s+(\d+)", text)
+                if name == "ticketing-cron" and parent and parent.group(1) in pids:
+                    continue  # the program's fork before it execs systemctl or sendmail
                 label = role if name == "ticketing-cron" else f"{role} ({name})"
                 known = self.peaks.setdefault((unit, pid, label), [label, 0])
                 known[1] = max(known[1], int(match.group(1)))
