@@ -10,12 +10,14 @@ Judged afterwards: every slot outside the reboots was called with its own key (o
 when the app was well; a failing slot may be retried within its run, with the same
 key), each reboot left one catch-up per job and no other call; per job, one first
 alert and one recovery notice per outage (webhook and mail alike), nothing else; no
-unit failed; the peak memory of every run and handler below its unit's MemoryMax.
+unit failed and `status` healthy at the end; the peak memory of every run and
+handler below its unit's MemoryMax.
 Memory: the test containers cannot account memory per unit (on a host with cgroup v1
 the memory controller is read-only inside systemd-nspawn), so a sampler on the host
 reads each run's and handler's VmHWM (the kernel's peak resident set) every 20 ms.
 """
 
+import json
 import os
 import random
 import re
@@ -278,6 +280,11 @@ def judge(box, sampler, start, minutes, events, failing, missed, seed):
     failed = box.failed_units()
     if failed:
         problems.append(f"units left failed: {failed}")
+    status = box.machine.run(["ticketing-cron", "status", "--json"], check=False)
+    states = {job["job"]: job["state"] for job in json.loads(status.stdout)["jobs"]}
+    lines.append(f"status at the end: exit {status.returncode}, {states}")
+    if status.returncode != 0 or set(states.values()) != {"ok"}:
+        problems.append(f"status at the end: exit {status.returncode}, {states}")
     limits = {"run": memory_max_kib(box.machine, JOBS["sla-check"]),
               "notify-failure": memory_max_kib(box.machine,
                                                "ticketing-cron-failure@ticketing-cron.service"
