@@ -6,6 +6,7 @@ It writes into NORMAL_DIR only, calls no network, no D-Bus and no systemctl, rea
 secret, and never fails: a problem is logged to /dev/kmsg and the job skipped.
 """
 
+import datetime
 import os
 import sys
 
@@ -67,7 +68,9 @@ def generate(config_path, out_dir):
     from ticketing_cron.schedules.plan import plan_jobs  # runs systemd-analyze
 
     try:
-        plans, bad = plan_jobs(Config(config_path, api, {}, None), jobs)
+        # From this process's clock, not systemd-analyze's: one instant for every job.
+        plans, bad = plan_jobs(Config(config_path, api, {}, None), jobs,
+                               datetime.datetime.now(datetime.timezone.utc))
     except CronError as e:
         return problems + [f"{e.message}; no job timers generated"]
     problems.extend(f"[jobs.{name}] skipped: {problem}" for name, problem in bad.items())
