@@ -16,7 +16,8 @@ ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Europe/Lon
 SHAPES = (
     ("*/{step} * * * *", None), ("{m} * * * *", None), ("{m} {h} * * *", 600),
     ("{m} {h} * * 1-5", None), ("{m} {h} * * sun", 3600), ("{m} {h} {d} * *", None),
-    ("{s} {m30}-59/30 * * * *", 20), ("Mon..Fri {h}:{m:02d}", None), ("*-*-{d:02d} {h}:{m:02d}", 900),
+    ("{s} {m30}-59/30 * * * *", 20), ("Mon..Fri {h}:{m:02d}", None),
+    ("*-*-{d:02d} {h}:{m:02d}", 900),
     ("{m} {h},{h2} * * *", 1800), ("*:{m2}/15", 300), ("{m} 9-17 * * mon-fri", None),
 )
 
@@ -30,8 +31,9 @@ def config_text(n, base_url="https://tickets.acme.test"):
         schedule = shape.format(step=(5, 10, 15, 20)[i % 4], m=(i * 7) % 60, h=(i * 5) % 24,
                                 h2=(i * 5 + 12) % 24, d=1 + i % 28, m2=i % 15,
                                 m30=i % 30, s=(i * 13) % 60)
+        zone = ZONES[i // len(SHAPES) % len(ZONES)]
         parts.append(f'\n[jobs.job-{i:04d}]\npath = "/api/cron/job-{i}"\n'
-                     f'schedule = "{schedule}"\ntimezone = "{ZONES[i // len(SHAPES) % len(ZONES)]}"\n')
+                     f'schedule = "{schedule}"\ntimezone = "{zone}"\n')
         if deadline is not None:
             parts.append(f"deadline = {deadline}\n")
     return "".join(parts)

@@ -67,8 +67,8 @@ def write_days(machine, base_url="http://127.0.0.1:9"):
     machine.run(["systemctl", "daemon-reload"])
     try:
         for job in JOBS:
-            unit = "ticketing-cron.service" if job == "sla-check" else f"ticketing-cron@{job}.service"
-            machine.run(["systemctl", "start", unit], timeout=120)
+            unit = "ticketing-cron" if job == "sla-check" else f"ticketing-cron@{job}"
+            machine.run(["systemctl", "start", f"{unit}.service"], timeout=120)
     finally:
         machine.run(["rm", "-f", *DROPINS])
         machine.run(["systemctl", "daemon-reload"])

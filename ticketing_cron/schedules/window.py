@@ -65,7 +65,7 @@ def plan_jobs(config, jobs, base_time):
                for name, (job, specs, zone) in candidates.items()}
     systemd = calendar.finish(process, expressions) if process else {}
     plans, late = {}, {}
-    for name, (job, specs, zone) in candidates.items():
+    for name, (job, _specs, _zone) in candidates.items():
         lines, walls = translated[name]
         results = [systemd[e] for e in walls]
         first, shortest = counted[name]
