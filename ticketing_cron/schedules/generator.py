@@ -109,7 +109,8 @@ def write_job(out, config_path, plan):
     name = plan.job.name
     write_timer(out, f"ticketing-cron@{name}.timer", config_path, plan)
     write_service(out, f"ticketing-cron@{name}.service", config_path, plan)
-    make_directory(out, "timers.target.wants")
+    if not is_directory(out, "timers.target.wants"):
+        make_directory(out, "timers.target.wants")
     os.symlink(f"{UNIT_DIR}/ticketing-cron@.timer",
                f"timers.target.wants/ticketing-cron@{name}.timer", dir_fd=out)
 

@@ -127,10 +127,26 @@ def count(config, job, specs, zone, after):
     apart than its unit's timeout)."""
     first = [tuple(wall_elapses(spec, after, CHECKED)) for spec in specs]
     bound = lower_bound(specs)
-    if bound is not None and \
-            bound - (max(zone.offsets) - min(zone.offsets)) > plan.unit_timeout(config, job):
-        return first, None
+    if bound is not None:
+        days = window_days(specs)
+        spread = zonetable.spread(zone, after - 2 * DAY_S,
+                                  None if days is None else after + (days + 2) * DAY_S)
+        if bound - spread > plan.unit_timeout(config, job):
+            return first, None
     return first, shortest(specs, zone, job.timezone, after)
+
+
+def window_days(specs):
+    """At most how many days INTERVAL_ITERATIONS elapses of ``specs`` span, for a single
+    Spec on every day of every month (weekdays may be restricted); None for the others."""
+    if len(specs) != 1:
+        return None
+    (spec,) = specs
+    if len(spec.months) != 12 or len(spec.days) != 31:
+        return None
+    per_day = len(spec.hours) * len(spec.minutes) * len(spec.seconds)
+    days = -(-plan.INTERVAL_ITERATIONS // per_day) + 1
+    return days if spec.weekdays is None else (days // len(spec.weekdays) + 2) * 7
 
 
 def shortest(specs, zone, zone_name, after):

@@ -110,6 +110,19 @@ def table(name, since):
     return Table(changes, start_offset, last, offsets)
 
 
+def spread(zone, start, end):
+    """How far apart (seconds) the zone's offsets in effect between epoch seconds
+    ``start`` and ``end`` can be: 0 without a change between them; ``end`` None: from
+    ``start`` on."""
+    if end is None or (zone.known_until is not None and end >= zone.known_until):
+        return max(zone.offsets) - min(zone.offsets)
+    first = bisect_right(zone.changes, (start, 0, 0))
+    last = bisect_left(zone.changes, (end + 1, 0, 0))
+    offsets = {zone.changes[first - 1][2] if first else zone.start_offset}
+    offsets.update(after for _, _, after in zone.changes[first:last])
+    return max(offsets) - min(offsets)
+
+
 def to_instants(walls, zone):
     """Sorted wall times as the sorted instants they first occur at in ``zone``.
 

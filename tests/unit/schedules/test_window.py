@@ -70,7 +70,7 @@ def test_what_python_cannot_count_is_planned_by_systemd_alone():
     assert problems == {}
     assert plans["eom"].next_runs[0].isoformat() == "2026-03-31T04:00:00+00:00"
     assert plans["year"].next_runs[0].isoformat() == "2027-01-01T10:00:00+00:00"
-    assert plans["often"].next_runs is None and plans["often"].shortest_s == 300
+    assert plans["often"].next_runs is None and plans["often"].timeout_s == 53
 
 
 def test_a_wider_gap_is_not_counted_but_a_change_of_offset_that_shortens_it_is():
