@@ -61,8 +61,14 @@ def plan_jobs(config, jobs, base_time):
             candidates[job.name] = (job, specs, zone)
     expressions = sorted({e for job in candidates.values() for e in translated[job[0].name][1]})
     process = calendar.start(expressions, CHECKED, base_time) if expressions else None
-    counted = {name: count(config, job, specs, zone, after)
-               for name, (job, specs, zone) in candidates.items()}
+    try:  # while systemd-analyze works
+        counted = {name: count(config, job, specs, zone, after)
+                   for name, (job, specs, zone) in candidates.items()}
+    except BaseException:
+        if process:
+            process.kill()
+            process.wait()
+        raise
     systemd = calendar.finish(process, expressions) if process else {}
     plans, late = {}, {}
     for name, (job, _specs, _zone) in candidates.items():

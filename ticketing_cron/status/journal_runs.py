@@ -134,6 +134,8 @@ def day_runs(jobs, since):
         outcome, duration_ms and unassigned).
     """
     days = {name: [] for name in jobs}
+    if not jobs:
+        return days
     newest = {}
     # Compared as the bytes the journal holds: decoding every field of 28,800 records
     # would cost more than reading them.
