@@ -263,6 +263,10 @@ def test_unwritable_state_directory(alerts, hook):
     proc = alerts.run("notify-failure", T0)
     assert proc.returncode == 69 and events(hook) == ["failure"]
     assert "cannot save" in proc.stderr
+    post = json.loads(hook.received[0].body)
+    assert post["state_problem"] == "File exists"  # os.makedirs's word for it
+    assert "The alert state could not be saved (File exists): until it can, alerts may " \
+        "repeat." in post["text"]
 
 
 def test_an_alert_that_reached_nobody_is_sent_again(alerts, serve):
@@ -296,15 +300,18 @@ def test_a_recovery_notice_that_reached_nobody_is_sent_again(alerts):
 # ---------------------------------------------------------------- issue 7, item 4
 
 
-def test_a_handler_killed_while_delivering_has_counted_the_run(alerts, serve):
-    """systemd kills a handler that outlives TimeoutStartSec=; the alert it was sending
-    (the email went out) must stay counted, or every later minute alerts again."""
+def test_a_handler_killed_while_delivering_has_its_alert_sent_once_more(alerts, serve):
+    """systemd kills a handler that outlives TimeoutStartSec= (or the power goes) while
+    the webhook holds the alert. The run stays counted, and the alert is delivered at
+    least once: the next failed run sends it again, once; the one after is quiet."""
     arrived = threading.Event()
 
-    def hang(handler, request):
-        arrived.set()
-        time.sleep(30)
-    hook = serve(hang)
+    def hang_first(handler, request):
+        if not arrived.is_set():
+            arrived.set()
+            time.sleep(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(hang_first)
     alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{hook.url}"\n')
     handler = alerts.start("notify-failure", T0)
     try:
@@ -316,10 +323,65 @@ def test_a_handler_killed_while_delivering_has_counted_the_run(alerts, serve):
     streak = alerts.streak()
     assert streak is not None, "the streak was not saved before delivering"
     assert streak["consecutive_failures"] == 1 and streak["last_alert_at"] is not None
+    assert streak["delivering"] == "failure"
 
     proc = alerts.run("notify-failure", T0 + timedelta(minutes=1))
+    assert proc.returncode == 0, proc.stderr
+    assert "the failure alert of 2026-11-29 12:00:00 UTC was cut short" in proc.stderr
+    assert len(alerts.emails()) == 2 and events(hook) == ["failure", "failure"]
+    assert alerts.streak()["delivering"] is None
+    proc = alerts.run("notify-failure", T0 + timedelta(minutes=2))
     assert "already alerted" in proc.stderr
-    assert len(alerts.emails()) == 1, "the next failed minute sent the first alert again"
+    assert len(alerts.emails()) == 2, "the interrupted alert went out more than twice"
+
+
+def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alerts, serve):
+    """As above for the recovery notice: the streak is forgotten only once the notice
+    reached a channel, so the next good run sends it again."""
+    arrived = threading.Event()
+
+    def hang_recovery(handler, request):
+        if json.loads(request.body)["alert"] == "recovery" and not arrived.is_set():
+            arrived.set()
+            time.sleep(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(hang_recovery)
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.run("notify-failure", T0)
+    handler = alerts.start("notify-recovery", T0 + timedelta(minutes=1))
+    try:
+        assert arrived.wait(30), "the webhook was never called"
+    finally:
+        os.killpg(handler.pid, signal.SIGKILL)
+        handler.communicate(timeout=10)
+    assert alerts.streak()["delivering"] == "recovery"
+    proc = alerts.run("notify-recovery", T0 + timedelta(minutes=2))
+    assert proc.returncode == 0, proc.stderr
+    assert events(hook) == ["failure", "recovery", "recovery"] and alerts.streak() is None
+
+
+def test_a_failure_after_an_interrupted_recovery_begins_a_new_streak(alerts, serve):
+    arrived = threading.Event()
+
+    def hang_recovery(handler, request):
+        if json.loads(request.body)["alert"] == "recovery":
+            arrived.set()
+            time.sleep(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(hang_recovery)
+    alerts.configure(f'webhook_url = "{hook.url}"\nrepeat_interval = "1h"\n')
+    alerts.run("notify-failure", T0)
+    handler = alerts.start("notify-recovery", T0 + timedelta(minutes=1))
+    try:
+        assert arrived.wait(30), "the webhook was never called"
+    finally:
+        os.killpg(handler.pid, signal.SIGKILL)
+        handler.communicate(timeout=10)
+    proc = alerts.run("notify-failure", T0 + timedelta(minutes=2))
+    assert proc.returncode == 0, proc.stderr
+    assert events(hook) == ["failure", "recovery", "failure"]
+    streak = alerts.streak()
+    assert streak["consecutive_failures"] == 1 and streak["delivering"] is None
 
 
 def trickle(handler, request):
