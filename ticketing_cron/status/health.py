@@ -55,8 +55,8 @@ def judge(timer, last_run, now, deadline_s, service_active="inactive"):
     if trigger is not None and now > trigger + deadline_s + RECORD_SLACK_S \
             and (last_run is None or last_run["at"] < trigger - 1):
         return "overdue", (f"the run due at {when(trigger)} left no record in the "
-                           f"journal (killed, or never started: systemctl status "
-                           f"{timer.get('service', 'the service')})")
+                           f"journal (killed, never started, or journald lost it: "
+                           f"systemctl status {timer.get('service', 'the service')})")
     if last_run is None:
         return "waiting", None
     if last_run["outcome"] != "ok":
