@@ -117,14 +117,14 @@ def test_an_hour_long_outage_gives_one_alert_one_reminder_one_recovery(alerts, h
         proc = alerts.run("notify-failure", T0 + timedelta(minutes=minute))
         assert proc.returncode == 0, proc.stderr
     assert alerts.subjects() == [
-        f"[ticketing-cron] FAILING: ticketing-cron on {os.uname().nodename}: unavailable",
-        f"[ticketing-cron] STILL FAILING: ticketing-cron on {os.uname().nodename}: unavailable"]
+        f"[ticketing-cron] FAILING: sla-check on {os.uname().nodename}: unavailable",
+        f"[ticketing-cron] STILL FAILING: sla-check on {os.uname().nodename}: unavailable"]
     assert events(hook) == ["failure", "reminder"]
     state = json.loads((alerts.state / f"{UNIT}.json").read_text())
     assert state["consecutive_failures"] == 61
     proc = alerts.run("notify-recovery", T0 + timedelta(minutes=61, seconds=30))
     assert proc.returncode == 0, proc.stderr
-    assert alerts.subjects()[-1].startswith("[ticketing-cron] RECOVERED: ticketing-cron on ")
+    assert alerts.subjects()[-1].startswith("[ticketing-cron] RECOVERED: sla-check on ")
     assert alerts.subjects()[-1].endswith("works again after 1 h 1 min (61 failed runs)")
     assert events(hook) == ["failure", "reminder", "recovery"]
     assert not (alerts.state / f"{UNIT}.json").exists()
@@ -244,7 +244,7 @@ def test_unreadable_config_still_alerts_in_the_journal(alerts):
     alerts.config.write_text("[api\n")
     proc = alerts.run("notify-failure", T0, exit_status="78")
     assert proc.returncode == 78
-    assert "crit: [ticketing-cron] FAILING: ticketing-cron on" in proc.stderr
+    assert "crit: [ticketing-cron] FAILING: sla-check on" in proc.stderr
     assert ": config" in proc.stderr
 
 
@@ -252,7 +252,7 @@ def test_timeout_result_from_systemd(alerts):
     alerts.configure("")
     proc = alerts.run("notify-failure", T0, result="timeout", exit_status="15",
                       extra_env={"MONITOR_EXIT_CODE": "killed"})
-    assert proc.returncode == 0 and "FAILING: ticketing-cron on" in proc.stderr
+    assert proc.returncode == 0 and "FAILING: sla-check on" in proc.stderr
     assert f"(unit {UNIT}; look with: journalctl -u {UNIT} -n 20)" in proc.stderr
     assert ": timeout" in proc.stderr.splitlines()[0]
 
@@ -279,7 +279,7 @@ def test_an_alert_that_reached_nobody_is_sent_again(alerts, serve):
     alerts.sendmail_ok()
     alerts.run("notify-failure", T0 + timedelta(minutes=1))
     assert alerts.subjects() == [
-        f"[ticketing-cron] FAILING: ticketing-cron on {os.uname().nodename}: unavailable"]
+        f"[ticketing-cron] FAILING: sla-check on {os.uname().nodename}: unavailable"]
     alerts.run("notify-failure", T0 + timedelta(minutes=2))
     assert len(alerts.emails()) == 1, "once delivered, the usual reminder interval applies"
 
@@ -470,7 +470,7 @@ def test_a_config_that_breaks_the_toml_parser_still_alerts(alerts, toml, what):
     proc = alerts.run("notify-failure", T0, exit_status="77")
     assert proc.returncode == 78, proc.stderr
     assert f"not usable TOML ({what}" in proc.stderr
-    assert "crit: [ticketing-cron] FAILING: ticketing-cron on" in proc.stderr
+    assert "crit: [ticketing-cron] FAILING: sla-check on" in proc.stderr
 
 
 # ---------------------------------------------------------------- issue 7, item 5

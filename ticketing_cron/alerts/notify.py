@@ -17,8 +17,9 @@ from ticketing_cron.alerts.marks import (LOCK_WAIT_S, interrupted, marked, save,
                                          warn_unlocked)
 from ticketing_cron.alerts.state import clear_state, load_state, locked, state_dir, state_path
 from ticketing_cron.config.load import read_toml
+from ticketing_cron.config.keys import DEFAULT_JOB
 from ticketing_cron.config.url_secrets import webhook_url_of
-from ticketing_cron.config.validate import AlertsConfig, table, validate_alerts
+from ticketing_cron.config.validate import AlertsConfig, is_job_name, table, validate_alerts
 from ticketing_cron.base.errors import EXIT_STATUS, CronError, Interrupted
 from ticketing_cron.base.catalog import for_alert
 
@@ -68,12 +69,24 @@ def describe_failure(failure):
             f"look with: journalctl -u {unit} -n 20; systemctl status {unit}")
 
 
+def job_of_unit(unit):
+    """The job a packaged unit runs (sla-check for ticketing-cron.service, NAME for
+    ticketing-cron@NAME.service), or None for another unit."""
+    if unit == "ticketing-cron.service":
+        return DEFAULT_JOB
+    name = unit[len("ticketing-cron@"):-len(".service")]
+    if unit.startswith("ticketing-cron@") and unit.endswith(".service") and is_job_name(name):
+        return name
+    return None
+
+
 def failure_event(failure, record):
     """The streak's view of one failed run: from its record (run_record's validated
-    fields), else from systemd's words."""
+    fields), else from systemd's words (the journal lost the record, or never had it:
+    journald stopped, its disk full)."""
     if record is None:
         return {"outcome": failure["outcome"], "message": describe_failure(failure),
-                "http_status": None, "job": None}
+                "http_status": None, "job": job_of_unit(failure["unit"])}
     prefix = f"{record['JOB']} {record['OUTCOME']}: "
     message = record["MESSAGE"]
     status = int(record["HTTP_STATUS"])
