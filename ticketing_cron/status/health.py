@@ -79,7 +79,9 @@ def lost_record(service_run, last_run, now):
     started, exited = service_run.get("started"), service_run.get("exited")
     if started is None or exited is None or exited < started or now <= exited + RECORD_SLACK_S:
         return None
-    if last_run is not None and last_run["at"] >= started - 1:
+    # systemctl shows the start to the second, rounded down: a record of this run
+    # is never older than that.
+    if last_run is not None and last_run["at"] >= started:
         return None
     result = service_run.get("result") or "unknown"
     return ("overdue" if result == "success" else "failing",

@@ -103,6 +103,9 @@ def test_a_run_that_left_no_record_is_told_by_systemds_words():
                                   service_run=dict(ended, result="success", status="0"))
     assert state == "overdue" and "systemd says: success, exit status 0" in problem
     assert health.judge(timer(), None, NOW, 50, service_run=ended)[0] == "failing"
+    # The run before, a moment before this one began (a start by hand): not its record.
+    assert health.judge(timer(), run(NOW - 40.5), NOW, 50, service_run=ended)[0] == \
+        "failing"
     # Its record is there (written after the start), or may still be on its way.
     assert health.judge(timer(), run(NOW - 35), NOW, 50, service_run=ended) == ("ok", None)
     assert health.judge(timer(), run(NOW - 100), NOW - 20, 50, service_run=ended) == \
