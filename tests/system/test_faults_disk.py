@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from alert_support import AlertBox, Hook, body, config_text, subject
+from alert_support import AlertBox, body, config_text, subject
 from fault_support import STATE_DIR, fill, mount_small, state_files, wait_posts
 from harness import FAILURE_UNIT, UNIT, own_standin, report, wait_for
 
@@ -31,13 +31,6 @@ def api(workdir, secret):
     standin = own_standin(workdir, "disk-standin", secret)
     yield standin
     standin.stop()
-
-
-@pytest.fixture(scope="module")
-def hook():
-    receiver = Hook()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture(scope="module")
