@@ -360,6 +360,20 @@ def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alert
     assert events(hook) == ["failure", "recovery", "recovery"] and alerts.streak() is None
 
 
+def test_a_recovery_that_cannot_mark_its_notice_sends_it_once(alerts, hook):
+    """The disk is full (here: the temporary file's name is taken by a directory), so
+    the notice cannot be marked as on its way out: the streak is forgotten at once,
+    and the next good runs send nothing more."""
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.run("notify-failure", T0)
+    (alerts.state / f"{UNIT}.json.tmp").mkdir()
+    proc = alerts.run("notify-recovery", T0 + timedelta(minutes=1))
+    assert "cannot save" in proc.stderr
+    assert alerts.streak() is None
+    alerts.run("notify-recovery", T0 + timedelta(minutes=2))
+    assert events(hook) == ["failure", "recovery"]
+
+
 def test_a_failure_after_an_interrupted_recovery_begins_a_new_streak(alerts, serve):
     arrived = threading.Event()
 

@@ -244,10 +244,9 @@ def recovery_handler(unit, log, environ, config_path, deadline_at):
     with locked(path, LOCK_WAIT_S) as held:
         warn_unlocked(held, path, log)
         state, problem = load_state(path)
-        if alert_policy.recovery_due(state):
-            save(path, dict(state, delivering=alert_policy.RECOVERY), log)
-        else:
-            clear_state(path)
+        if not alert_policy.recovery_due(state) or \
+                save(path, dict(state, delivering=alert_policy.RECOVERY), log):
+            clear_state(path)  # nothing to announce, or no room to mark it: forget now
     if not alert_policy.recovery_due(state):
         if state or problem:
             log.record(f"{unit} succeeded; its failure streak ended before any alert",
