@@ -14,10 +14,9 @@ from ticketing_cron.base.text import one_line
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE
 from ticketing_cron.config.load import each_job, read_toml
 from ticketing_cron.config.validate import Config, table, validate_api
+from ticketing_cron.schedules.unit_dir import system_unit_dir
 
 GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
-# Where the package installs ticketing-cron@.timer (debhelper's directory on Debian 12).
-UNIT_DIR = "/lib/systemd/system"
 KMSG = "/dev/kmsg"
 # What ticketing-cron.service's TimeoutStartSec= covers without a drop-in: a deadline of
 # up to 55 s (api.deadline's maximum).
@@ -97,7 +96,7 @@ def write_job(out_dir, config_path, plan):
     write_service(out_dir, f"ticketing-cron@{name}.service", config_path, plan)
     wants = os.path.join(out_dir, "timers.target.wants")
     os.makedirs(wants, exist_ok=True)
-    os.symlink(f"{UNIT_DIR}/ticketing-cron@.timer",
+    os.symlink(f"{system_unit_dir()}/ticketing-cron@.timer",
                os.path.join(wants, f"ticketing-cron@{name}.timer"))
 
 
