@@ -8,40 +8,18 @@ the config, the secret and every job's timer, and the stand-in's record of slots
 show every minute called once across it.
 """
 
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from harness import (REPO, TIMER, boot_with_package, build_deb, next_boundary,
-                     own_standin, report, sleep_until)
+from harness import TIMER, boot_with_package, next_boundary, own_standin, report, sleep_until
+from release_support import PREVIOUS_RELEASE, build_previous_release
 
 pytestmark = pytest.mark.system
 
-# The last commit that was 0.1.0 (the version before this one; debian/changelog).
-PREVIOUS_RELEASE = ("0.1.0", "3b10cf1e6f5be59ea170910e1109406fbcd26c6d")
 CONFIG = "/etc/ticketing-cron/config.toml"
 SECRET = "/etc/ticketing-cron/cron-secret"
 SECOND = "ticketing-cron@second.timer"
-
-
-def build_previous_release(workdir):
-    """The .deb of PREVIOUS_RELEASE, built from `git archive` of that commit (its own
-    unit tests skipped: they ran when it was made)."""
-    version, commit = PREVIOUS_RELEASE
-    known = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{commit}^{{commit}}"],
-                           capture_output=True)
-    if known.returncode != 0:
-        pytest.fail(f"this checkout lacks commit {commit} ({version}): the upgrade test "
-                    f"builds the previous release from history; clone without --depth",
-                    pytrace=False)
-    src = Path(workdir) / "previous" / f"ticketing-cron-{version}"
-    src.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", commit],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
-    return build_deb(src, version)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +33,7 @@ def api(workdir, secret):
 def ticking(workdir, base_rootfs, secret, api):
     """0.1.0 installed, its conffile edited (the API, a second job every minute whose
     path the app does not know: a failing streak), the secret written, ticking."""
-    previous = build_previous_release(workdir)
+    previous = build_previous_release()
     machine, _ = boot_with_package(base_rootfs, previous, workdir / "release",
                                    f"tc-release-{id(api)}")
     machine.write(SECRET, secret + "\n", mode="0600")
