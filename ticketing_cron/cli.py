@@ -32,6 +32,7 @@ examples:
   ticketing-cron check                 validate config and secret, call nothing
   ticketing-cron -v run                one SLA check now, with debug detail
   ticketing-cron status               is every job healthy? (exit 0, else 1)
+  ticketing-cron test-alert            do alerts reach people? (a marked test notice)
   journalctl -u ticketing-cron -n 20   what the timer's runs said
   ticketing-cron import-env --dry-run /srv/cron-jobs/.env
                                        what moving the old app's .env would change"""
@@ -111,6 +112,11 @@ def build_parser():
         description="After UNIT succeeded: if people were alerted about its failures, "
         "send one recovery notice; forget the failure streak either way.")
     recover.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
+    notify_test = add_command(
+        "notify-test",
+        description="Send a marked test notice about UNIT through every alert channel "
+        "and leave a report for test-alert. Run by ticketing-cron-test-alert@.service.")
+    notify_test.add_argument("unit", metavar="UNIT", help="the unit, e.g. ticketing-cron.service")
     add_command(
         "apply-jobs",
         description="Make systemd follow the config's jobs: daemon-reload, start their "
@@ -126,9 +132,28 @@ def build_parser():
         "by outcome, median and 95th-percentile duration, requests unassigned), from\n"
         "systemd and the journal (root, or the systemd-journal or adm group).\n\n"
         "exit status: 0 healthy; 1 a job is failing or overdue (timer stopped or\n"
-        "disabled, or a due run left no record); 78 config error.")
+        "disabled, or a due run left no record); 78 config error; 69 the --output\n"
+        "file could not be written.")
     status.add_argument("job", nargs="?", metavar="JOB", help="only this [jobs.NAME]")
-    status.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    status.add_argument("--format", choices=("text", "json", "prometheus"), default="text",
+                        help="text (default), json (one document, for scripts) or "
+                        "prometheus (the text exposition format, for node_exporter)")
+    status.add_argument("--json", action="store_const", dest="format", const="json",
+                        help="the same as --format=json")
+    status.add_argument("--output", metavar="FILE",
+                        help="replace FILE atomically (mode 0644) instead of printing, e.g. "
+                        "/var/lib/prometheus/node-exporter/ticketing-cron.prom")
+    trial = add_command(
+        "test-alert",
+        help="send a marked test notice through every alert channel (root)",
+        description="Send a clearly marked test notice about JOB through every configured\n"
+        "alert channel (journal, email, webhook) from the failure handler's sandbox\n"
+        "(ticketing-cron-test-alert@UNIT.service, which shares it), and say per channel\n"
+        "what was handed over and what failed. Changes no failure streak.\n\n"
+        "exit status: 0 every configured channel took it; 69 one did not (or the\n"
+        "handler could not be started: root is needed); 78 config error.")
+    trial.add_argument("job", nargs="?", default=DEFAULT_JOB, metavar="JOB",
+                       help=f"a [jobs.NAME] table of the config (default: {DEFAULT_JOB})")
     imp = add_command(
         "import-env",
         help="take API_BASE_URL and CRON_SECRET from the old Node.js app's .env (root)",
@@ -204,8 +229,9 @@ def main(argv=None):
             return check(args.config, quiet_stdout(args.quiet), sys.stderr)
         if args.command == "status":
             from ticketing_cron.status.status import status
-            return status(args.config, args.job, args.json,
-                          quiet_stdout(args.quiet and not args.json), sys.stderr)
+            return status(args.config, args.job, args.format,
+                          quiet_stdout(args.quiet and args.format == "text"), sys.stderr,
+                          output=args.output)
         if args.command == "import-env":
             from ticketing_cron.migrate.import_env import import_env
             return import_env(args.env_path, args.config, args.encrypt, args.dry_run,
@@ -213,6 +239,17 @@ def main(argv=None):
         if args.command == "apply-jobs":
             from ticketing_cron.schedules.apply import apply_jobs
             return apply_jobs(args.config, log)
+        if args.command == "test-alert":
+            from ticketing_cron.alerts.trial import test_alert
+            from ticketing_cron.config.load import load_config, unit_names, unknown_job
+
+            config = load_config(args.config)
+            if args.job not in config.jobs:
+                raise unknown_job(args.job, config.jobs, args.config)
+            return test_alert(unit_names(args.job)[0], sys.stdout, log)
+        if args.command == "notify-test":
+            from ticketing_cron.alerts.trial import notify_test
+            return notify_test(args.unit, log, os.environ, args.config)
         from ticketing_cron.alerts import notify
         handler = notify.notify_failure if args.command == "notify-failure" \
             else notify.notify_recovery

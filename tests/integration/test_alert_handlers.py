@@ -442,3 +442,76 @@ def test_a_slow_failure_handler_does_not_resurrect_an_ended_streak(alerts, serve
     # The next outage alerts at once.
     alerts.run("notify-failure", T0 + timedelta(minutes=2))
     assert events(hook) == ["failure", "recovery", "failure"]
+
+
+# ------------------------------------------------------------------- notify-test
+
+
+def trial_report(alerts):
+    return json.loads((alerts.state / "test-alerts" / f"{UNIT}.json").read_text())
+
+
+def test_the_test_notice_reaches_every_channel_marked_as_a_test(alerts, hook):
+    alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{hook.url}/hook"\n')
+    proc = alerts.run("notify-test", T0, extra_env={"INVOCATION_ID": "feedc0de"})
+    assert proc.returncode == 0, proc.stderr
+    assert alerts.subjects() == [f"[ticketing-cron] TEST: alerts for sla-check on "
+                                 f"{os.uname().nodename} reach you"]
+    assert "Nothing failed" in alerts.emails()[0]
+    [post] = [json.loads(r.body) for r in hook.received]
+    assert post["alert"] == "test" and post["test_alert"] == "1" and "TEST" in post["text"]
+    report = trial_report(alerts)
+    assert report["invocation_id"] == "feedc0de" and report["settings_problem"] is None
+    assert [(c["channel"], c["state"]) for c in report["channels"]] == [
+        ("journal", "ok"), ("email", "ok"), ("webhook", "ok")]
+    assert alerts.streak() is None, "a test notice starts no streak"
+
+
+def test_a_refusing_webhook_is_reported_and_fails_the_test(alerts, serve):
+    refusing = serve(status_reply(500, {"ok": False}))
+    alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{refusing.url}/hook"\n')
+    proc = alerts.run("notify-test", T0)
+    assert proc.returncode == 69
+    channels = {c["channel"]: c for c in trial_report(alerts)["channels"]}
+    assert channels["email"]["state"] == "ok"
+    assert channels["webhook"]["state"] == "failed"
+    assert "HTTP 500" in channels["webhook"]["detail"]
+    assert len(alerts.emails()) == 1
+
+
+def test_a_broken_sendmail_is_reported(alerts):
+    alerts.sendmail_broken()
+    alerts.configure('email_to = ["ops@acme.test"]\n')
+    proc = alerts.run("notify-test", T0)
+    assert proc.returncode == 69
+    channels = {c["channel"]: c for c in trial_report(alerts)["channels"]}
+    assert channels["email"]["state"] == "failed" and "mail queue full" in \
+        channels["email"]["detail"]
+    assert channels["webhook"] == {"channel": "webhook", "state": "off",
+                                   "detail": "not configured (alerts.webhook_url)"}
+
+
+def test_the_test_notice_leaves_a_failure_streak_as_it_was(alerts, hook):
+    alerts.configure(f'webhook_url = "{hook.url}/hook"\nalert_after = 3\n')
+    for minute in range(2):
+        assert alerts.run("notify-failure", T0 + timedelta(minutes=minute)).returncode == 0
+    before = (alerts.state / f"{UNIT}.json").read_bytes()
+    assert alerts.run("notify-test", T0 + timedelta(minutes=2)).returncode == 0
+    assert (alerts.state / f"{UNIT}.json").read_bytes() == before
+    # The next failure is the third in a row: the first alert, as without the test.
+    assert alerts.run("notify-failure", T0 + timedelta(minutes=3)).returncode == 0
+    assert events(hook) == ["test", "failure"]
+
+
+def test_only_the_journal_configured_passes_and_says_so(alerts):
+    alerts.configure("")
+    proc = alerts.run("notify-test", T0)
+    assert proc.returncode == 0, proc.stderr
+    assert [c["state"] for c in trial_report(alerts)["channels"]] == ["ok", "off", "off"]
+
+
+def test_invalid_alert_settings_exit_78_with_the_problem_in_the_report(alerts):
+    alerts.configure('email_to = ["not an address"]\n')
+    proc = alerts.run("notify-test", T0)
+    assert proc.returncode == 78
+    assert "email_to" in trial_report(alerts)["settings_problem"]

@@ -20,15 +20,29 @@ def deadline(seconds):
 def deliver(alert, chat, settings, log, deadline_at, priority="crit"):
     """Send an alert to the journal and every configured channel.
 
+    Args: as deliver_each().
+    Returns:
+        (failed, reached): each failed channel's one-line reason, and whether the
+        alert reached anyone: True when a configured channel worked, or when only
+        the journal is configured.
+    """
+    results = deliver_each(alert, chat, settings, log, deadline_at, priority)
+    failed = [problem for _, problem in results if problem]
+    return failed, len(failed) < len(results) or not results
+
+
+def deliver_each(alert, chat, settings, log, deadline_at, priority="crit"):
+    """Record an alert in the journal, then try each configured channel.
+
     Args:
         alert: (subject, text, fields) from message.compose().
         chat: (subject, text) for the webhook (compose(..., chat=True)).
         settings: the AlertsConfig.
         deadline_at: time.monotonic() by which every channel must be done.
+        priority: the journal record's priority.
     Returns:
-        (failed, reached): each failed channel's one-line reason, and whether the
-        alert reached anyone: True when a configured channel worked, or when only
-        the journal is configured.
+        [(channel name, None or why it failed)] for "email" and "webhook", the
+        configured ones only, in that order.
     """
     subject, text, fields = alert
     host = socket.gethostname()
@@ -44,11 +58,12 @@ def deliver(alert, chat, settings, log, deadline_at, priority="crit"):
                    **{k.lower(): v for k, v in fields.items()}}
         senders.append(("webhook", lambda left: channels().send_webhook(
             settings.webhook_url, payload, timeout=left)))
-    failed = [problem for name, send in senders
-              if (problem := try_channel(name, send, deadline_at, log))]
-    for problem in failed:
-        log.record(f"alert channel failed: {problem}", "err", {"ALERT_CHANNEL_ERROR": problem})
-    return failed, len(failed) < len(senders) or not senders
+    results = [(name, try_channel(name, send, deadline_at, log)) for name, send in senders]
+    for _, problem in results:
+        if problem:
+            log.record(f"alert channel failed: {problem}", "err",
+                       {"ALERT_CHANNEL_ERROR": problem})
+    return results
 
 
 def try_channel(name, send, deadline_at, log):

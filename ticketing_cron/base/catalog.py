@@ -18,13 +18,15 @@ OUTCOME = {
 }
 
 # Alert records: one per alert kind (alerts.policy's FIRST, REMINDER, CHANGED, RECOVERY,
-# and "suppressed" for a failure that the no-flood rules kept quiet).
+# "suppressed" for a failure that the no-flood rules kept quiet, and "test" for
+# `ticketing-cron test-alert`'s notice).
 ALERT = {
     "failure": "3756f29ec11e4af181049be1134de396",
     "reminder": "93b482af0ac3432288fc805985458e02",
     "changed": "07243c2d5337445d9076da34b3ea8b9a",
     "recovery": "fa26b0c8ade9484fb06d73b8937f4d77",
     "suppressed": "ed780613c2594f21aaab13c372963ec8",
+    "test": "0fb643c7fa1a4afd8e8134fbbcfee07d",
 }
 
 # The warning that a run's Healthchecks ping failed (the run itself is unaffected).

@@ -10,6 +10,19 @@ def iso(epoch):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+def from_iso(text):
+    """'2026-11-29T12:00:00Z' (iso's form) -> epoch seconds; None -> None.
+
+    Raises:
+        ValueError for any other text.
+    """
+    if text is None:
+        return None
+    import calendar
+
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
 def when(epoch):
     """'2026-11-29 12:00:00 UTC', or 'never' for None."""
     if epoch is None:

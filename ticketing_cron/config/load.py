@@ -7,7 +7,7 @@ an administrator fixes the file once instead of once per run.
 import sys
 
 from ticketing_cron.base.errors import ConfigError, unreadable
-from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, EXAMPLE_PATH
+from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, EXAMPLE_PATH
 from ticketing_cron.config.validate import validate, validate_jobs
 
 if sys.version_info >= (3, 11):
@@ -90,3 +90,22 @@ def describe_problems(path, problems):
 def job_deadline(config, job):
     """The deadline of one run of ``job``: its own, or api.deadline."""
     return job.deadline if job.deadline is not None else config.api.deadline
+
+
+def unit_names(job_name):
+    """(service, timer) of a job: ticketing-cron.* for sla-check, else the instances
+    ticketing-cron@NAME.* of the packaged templates."""
+    base = "ticketing-cron" if job_name == DEFAULT_JOB else f"ticketing-cron@{job_name}"
+    return f"{base}.service", f"{base}.timer"
+
+
+def unknown_job(job_name, jobs, config_path):
+    """The config error for `run NAME` with no such job: a close name first (a typo
+    is likelier than a job still to be added), else how to add it."""
+    import difflib  # only on this error path
+
+    known = ", ".join(sorted(jobs)) or "none"
+    near = difflib.get_close_matches(job_name, sorted(jobs), n=1, cutoff=0.6)
+    fix = (f"did you mean {near[0]}?" if near else
+           f"add a [jobs.{job_name}] table with its path")
+    return ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known}); {fix}")

@@ -10,7 +10,7 @@ the start of its SHA-256.
 import os
 import stat
 
-from ticketing_cron.migrate import atomic
+from ticketing_cron.base import atomic
 from ticketing_cron.config.urls import validate_base_url
 from ticketing_cron.migrate.config_edit import set_base_url, tomllib
 from ticketing_cron.config.credential import (DROPIN_PATHS, DROPIN_TEXT, SERVICE_CONFIG_DIR,

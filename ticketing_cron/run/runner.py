@@ -9,7 +9,7 @@ from ticketing_cron.base.deadline import alarm_at, terminate_on_sigterm
 from ticketing_cron.base.errors import EXIT_STATUS, AuthError, ConfigError, CronError, Interrupted
 from ticketing_cron.base.redact import Redactor
 from ticketing_cron.base.text import plural
-from ticketing_cron.config.load import load_config
+from ticketing_cron.config.load import load_config, unknown_job
 from ticketing_cron.config.secret import fingerprint, read_secret
 from ticketing_cron.config.url_secrets import ping_url_of
 from ticketing_cron.http import client
@@ -75,18 +75,6 @@ def run_job(config_path, job_name, log, environ=os.environ, scheduled=False):
                        f"{job_name} {outcome}: {message}", ping["deadline_at"], log,
                        interrupted=ping.get("interrupted", False))
     return EXIT_STATUS[outcome]
-
-
-def unknown_job(job_name, jobs, config_path):
-    """The config error for `run NAME` with no such job: a close name first (a typo
-    is likelier than a job still to be added), else how to add it."""
-    import difflib  # only on this error path
-
-    known = ", ".join(sorted(jobs)) or "none"
-    near = difflib.get_close_matches(job_name, sorted(jobs), n=1, cutoff=0.6)
-    fix = (f"did you mean {near[0]}?" if near else
-           f"add a [jobs.{job_name}] table with its path")
-    return ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known}); {fix}")
 
 
 def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=False):

@@ -15,6 +15,7 @@ RECORD_SLACK_S = 15
 ELAPSE_SLACK_S = 60
 ENABLED_STATES = ("enabled", "enabled-runtime", "static", "generated", "linked",
                   "linked-runtime", "alias", "indirect")
+STATES = ("ok", "failing", "overdue", "running", "waiting", "manual")
 UNHEALTHY = ("failing", "overdue")
 
 

@@ -1,4 +1,4 @@
-"""`ticketing-cron status [JOB] [--json]`: is it healthy, and how has it been today?
+"""`ticketing-cron status [JOB] [--format=FMT]`: is it healthy, and how has it been today?
 
 From systemd (the timer and service of each job) and the journal (each job's summary
 records over the last 24 hours, and the alert handlers' streak file). Exit status: 0
@@ -9,26 +9,32 @@ import json
 import os
 import time
 
-from ticketing_cron.config.load import job_deadline, load_config
-from ticketing_cron.base.errors import ConfigError, CronError, EXIT_STATUS
+from ticketing_cron.config.load import job_deadline, load_config, unit_names, unknown_job
+from ticketing_cron.base.errors import CronError, EXIT_STATUS, UnavailableError
 from ticketing_cron.status import health, journal_runs, stats, units
 from ticketing_cron.status.status_text import render
 from ticketing_cron.alerts.run_record import uids_from
 from ticketing_cron.base.timefmt import iso
 
 
-def status(config_path, job_name, as_json, out, err, now=None):
+def status(config_path, job_name, fmt, out, err, now=None, output=None):
     """Print the status of every job (or of ``job_name``) and return the exit status.
 
     Args:
         config_path: the TOML file.
         job_name: one [jobs.NAME] key, or None for all jobs.
-        as_json: print one JSON document instead of text.
+        fmt: "text" (for people), "json" (one document) or "prometheus" (the text
+            exposition format, for node_exporter's textfile collector).
         out, err: text streams.
         now: epoch seconds (default: the clock).
+        output: a file to replace atomically (mode 0644) with the report instead of
+            printing it, or None.
     Returns:
         0 healthy, 1 failing or overdue (or systemd/the journal could not be asked),
-        78 config error.
+        78 config error. When the report cannot be made, json and prometheus still
+        give one (with "error", or ticketing_cron_metrics_ok 0).
+    Raises:
+        UnavailableError when ``output`` cannot be written.
     """
     now = time.time() if now is None else now
     jobs = []
@@ -36,42 +42,63 @@ def status(config_path, job_name, as_json, out, err, now=None):
         config = load_config(config_path)
         jobs = select_jobs(config, job_name, config_path)
         report = collect(config, jobs, now)
+        exit_status = 0 if report["healthy"] else 1
     except CronError as e:
-        return failed(e.message, EXIT_STATUS["config"] if e.outcome == "config" else 1,
-                      jobs, now, as_json, out, err)
+        report = failed_report(e.message, jobs, now)
+        exit_status = EXIT_STATUS["config"] if e.outcome == "config" else 1
     except (ImportError, OSError) as e:
-        return failed(f"cannot read the journal ({e}); status needs python3-systemd, and "
-                      f"root or the systemd-journal or adm group", 1, jobs, now, as_json,
-                      out, err)
-    if as_json:
-        json.dump(report, out, indent=2)
-        out.write("\n")
+        report = failed_report(f"cannot read the journal ({e}); status needs python3-systemd, "
+                               f"and root or the systemd-journal or adm group", jobs, now)
+        exit_status = 1
+    if "error" in report:
+        err.write(f"ticketing-cron: {report['error']}\n")
+    text = render_as(fmt, report, now)
+    if output is None:
+        out.write(text)
     else:
-        out.write(render(report, now))
-    if not can_read_system_journal():
+        write_atomically(output, text)
+    if "error" not in report and not can_read_system_journal():
         err.write("ticketing-cron: warning: only root and the systemd-journal and adm "
                   "groups can read the runs' records; what is shown may be incomplete\n")
-    return 0 if report["healthy"] else 1
-
-
-def failed(message, exit_status, jobs, now, as_json, out, err):
-    """Report that status could not be worked out: the message on stderr and, for
-    --json, still one JSON document (with "error", and what the config says of each
-    job when it could be read), so that a script always has something to parse.
-
-    Returns:
-        exit_status.
-    """
-    err.write(f"ticketing-cron: {message}\n")
-    if as_json:
-        known = [{"job": job.name, "state": "unknown", "schedule": job.schedule,
-                  "timezone": job.timezone, "service": units.unit_names(job.name)[0],
-                  "timer": units.unit_names(job.name)[1] if job.schedule else None}
-                 for job in jobs]
-        json.dump({"healthy": False, "generated_at": iso(now), "error": message,
-                   "jobs": known}, out, indent=2)
-        out.write("\n")
     return exit_status
+
+
+def render_as(fmt, report, now):
+    """The report as text in ``fmt`` ("text", "json" or "prometheus"); for text, nothing
+    when the report could not be made (the error went to stderr)."""
+    if fmt == "json":
+        return json.dumps(report, indent=2) + "\n"
+    if fmt == "prometheus":
+        from ticketing_cron.status import prometheus
+
+        return prometheus.render(report, now, complete="error" not in report)
+    return "" if "error" in report else render(report, now)
+
+
+def write_atomically(path, text):
+    """Replace ``path`` with ``text`` (mode 0644, owned by the caller): a reader such as
+    node_exporter sees the old file or the new one, never a part.
+
+    Raises:
+        UnavailableError.
+    """
+    from ticketing_cron.base import atomic
+
+    try:
+        atomic.stage(path, text.encode(), 0o644, os.geteuid(), os.getegid()).commit()
+    except OSError as e:
+        raise UnavailableError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def failed_report(message, jobs, now):
+    """The report when status could not be worked out: "error", and what the config
+    says of each job when it could be read, so that a script always has something
+    to parse."""
+    known = [{"job": job.name, "state": "unknown", "schedule": job.schedule,
+              "timezone": job.timezone, "service": unit_names(job.name)[0],
+              "timer": unit_names(job.name)[1] if job.schedule else None}
+             for job in jobs]
+    return {"healthy": False, "generated_at": iso(now), "error": message, "jobs": known}
 
 
 def select_jobs(config, job_name, config_path):
@@ -83,8 +110,7 @@ def select_jobs(config, job_name, config_path):
     if job_name is None:
         return [config.jobs[name] for name in sorted(config.jobs)]
     if job_name not in config.jobs:
-        known = ", ".join(sorted(config.jobs)) or "none"
-        raise ConfigError(f"no job {job_name!r} in {config_path} (jobs: {known})")
+        raise unknown_job(job_name, config.jobs, config_path)
     return [config.jobs[job_name]]
 
 
@@ -97,7 +123,7 @@ def collect(config, jobs, now, show=units.show, history=journal_runs.job_history
             streak come from; replaceable in tests.
     """
     load_streak = load_streak or alert_streak
-    names = {job.name: units.unit_names(job.name) for job in jobs}
+    names = {job.name: unit_names(job.name) for job in jobs}
     props = show([u for job in jobs for u in names[job.name]])
     reports = []
     for job in jobs:

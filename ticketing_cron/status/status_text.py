@@ -1,25 +1,15 @@
 """`ticketing-cron status` as text: a few aligned lines per job, for people."""
 
-import calendar
-import time
-
 from ticketing_cron.base.text import plural, printable
-from ticketing_cron.base.timefmt import relative, when
+from ticketing_cron.base.timefmt import from_iso, relative, when
 
 HEADLINE = {"ok": "ok", "failing": "FAILING", "overdue": "OVERDUE", "running": "running",
             "waiting": "waiting for its first run", "manual": "run by hand only (no schedule)"}
 
 
-def epoch(text):
-    """'2026-11-29T12:00:00Z' -> epoch seconds; None -> None."""
-    if text is None:
-        return None
-    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
-
-
 def moment(text, now):
     """'2026-11-29 12:00:00 UTC (3 min ago)', or 'never'."""
-    at = epoch(text)
+    at = from_iso(text)
     return "never" if at is None else f"{when(at)} ({relative(at, now)})"
 
 

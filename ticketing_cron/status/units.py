@@ -3,7 +3,6 @@
 import subprocess
 import time
 
-from ticketing_cron.config.keys import DEFAULT_JOB
 from ticketing_cron.base.errors import UnavailableError
 
 SYSTEMCTL = "/usr/bin/systemctl"
@@ -12,13 +11,6 @@ TIMER_PROPERTIES = ("Id", "LoadState", "UnitFileState", "ActiveState", "LastTrig
 SERVICE_PROPERTIES = ("Id", "LoadState", "ActiveState", "Result", "ConditionResult",
                       "ExecMainStatus", "DynamicUser", "User")
 SHOW_TIMEOUT_S = 10
-
-
-def unit_names(job_name):
-    """(service, timer) of a job: ticketing-cron.* for sla-check, else the instances
-    ticketing-cron@NAME.* of the packaged templates."""
-    base = "ticketing-cron" if job_name == DEFAULT_JOB else f"ticketing-cron@{job_name}"
-    return f"{base}.service", f"{base}.timer"
 
 
 def parse_show(text):

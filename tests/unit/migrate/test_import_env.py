@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from support import REPO
-from ticketing_cron.migrate import atomic
+from ticketing_cron.base import atomic
 from ticketing_cron.migrate.config_edit import set_base_url, toml_string
 from ticketing_cron.config.credential import DROPIN_TEXT
 from ticketing_cron.migrate.envfile import parse_envfile

@@ -4,6 +4,7 @@
 import pytest
 
 from ticketing_cron.status import health, stats, units
+from ticketing_cron.config.load import unit_names
 
 from .records import run
 
@@ -109,6 +110,6 @@ def test_parse_show_blocks_and_times():
     assert units.parse_time("") is None and units.parse_time("n/a") is None
     assert units.parse_time("Sat 2025-11-29 12:00:00 UTC") == NOW
     assert units.parse_time("Sat 2025-11-29 12:00:00 CET") is None
-    assert units.unit_names("sla-check") == ("ticketing-cron.service", "ticketing-cron.timer")
-    assert units.unit_names("digest") == ("ticketing-cron@digest.service",
+    assert unit_names("sla-check") == ("ticketing-cron.service", "ticketing-cron.timer")
+    assert unit_names("digest") == ("ticketing-cron@digest.service",
                                           "ticketing-cron@digest.timer")

@@ -99,11 +99,11 @@ def test_status_command_exit_statuses(tmp_path, monkeypatch):
     monkeypatch.setattr(status, "collect", lambda config, jobs, now: {
         "healthy": False, "generated_at": "x", "jobs": []})
     out, err = io.StringIO(), io.StringIO()
-    assert status.status(str(tmp_path / "config.toml"), None, True, out, err, NOW) == 1
+    assert status.status(str(tmp_path / "config.toml"), None, "json", out, err, NOW) == 1
     assert json.loads(out.getvalue())["healthy"] is False
-    assert status.status(str(tmp_path / "config.toml"), "nope", False, out, err, NOW) == 78
+    assert status.status(str(tmp_path / "config.toml"), "nope", "text", out, err, NOW) == 78
     assert "no job 'nope'" in err.getvalue()
-    assert status.status(str(tmp_path / "missing.toml"), None, False, out, err, NOW) == 78
+    assert status.status(str(tmp_path / "missing.toml"), None, "text", out, err, NOW) == 78
 
 
 def test_text_output_names_the_problem(tmp_path):
@@ -158,7 +158,7 @@ def test_json_is_one_document_even_when_systemd_cannot_be_asked(tmp_path, monkey
     monkeypatch.setattr(status, "collect", lambda config, jobs, now:
                         real_collect(config, jobs, now, show=no_systemd))
     out, err = io.StringIO(), io.StringIO()
-    assert status.status(str(path), None, True, out, err, now=NOW) == 1
+    assert status.status(str(path), None, "json", out, err, now=NOW) == 1
     doc = json.loads(out.getvalue())
     assert doc["healthy"] is False and doc["generated_at"] == "2025-11-29T12:00:00Z"
     assert doc["error"] == "systemctl show failed (no systemd); is systemd running?"
@@ -171,10 +171,10 @@ def test_json_is_one_document_on_a_config_error(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text("[api]\nbase_ulr = 1\n")
     out, err = io.StringIO(), io.StringIO()
-    assert status.status(str(path), None, True, out, err, now=NOW) == 78
+    assert status.status(str(path), None, "json", out, err, now=NOW) == 78
     doc = json.loads(out.getvalue())
     assert doc["healthy"] is False and doc["jobs"] == []
     assert "base_ulr: unknown key" in doc["error"]
     out = io.StringIO()
-    assert status.status(str(path), None, False, out, io.StringIO(), now=NOW) == 78
+    assert status.status(str(path), None, "text", out, io.StringIO(), now=NOW) == 78
     assert out.getvalue() == ""  # text: the error on stderr only, as before
