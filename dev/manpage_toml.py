@@ -118,6 +118,11 @@ def page():
         ".BR ticketing\\-cron (8),",
         ".BR systemd.time (7),",
         ".BR systemd.timer (5)",
+        ".PP",
+        "The guide to the file, with examples:",
+        ".IR /usr/share/doc/ticketing\\-cron/docs/configuration.md ;",
+        "jobs and schedules:",
+        ".IR /usr/share/doc/ticketing\\-cron/docs/jobs\\-and\\-schedules.md .",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,7 +1,7 @@
 """What the every-minute run imports: nothing it does not need.
 
 The timers run `ticketing-cron run JOB`; its start-up imports are most of what a run
-costs beyond the POST itself, once a minute (README, "Performance").
+costs beyond the POST itself, once a minute (HACKING.md, "Performance").
 """
 
 import subprocess

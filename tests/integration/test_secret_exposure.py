@@ -5,7 +5,7 @@
   body, in Location, in Content-Type, in a broken status line.
 - A reply carries terminal control sequences meant to rewrite the record's line.
 - The secret file is a symlink, a FIFO, readable by everyone, or someone else's.
-- The README's troubleshooting command must keep the secret out of every argv.
+- The troubleshooting guide's curl command must keep the secret out of every argv.
 """
 
 import html
@@ -310,12 +310,12 @@ def test_a_short_secret_is_a_warning_in_check(tmp_path, server):
     assert short.run("run").status == EXIT["ok"]
 
 
-# --------------------------------------------------------------- README's curl command
+# ------------------------------------------------ the troubleshooting guide's curl command
 
-def readme_curl_command():
-    """The troubleshooting command that sends the secret with curl, from README.md."""
-    text = (REPO / "README.md").read_text()
-    section = text.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+def guide_curl_command():
+    """The command that sends the secret with curl, from docs/troubleshooting.md."""
+    text = (REPO / "docs" / "troubleshooting.md").read_text()
+    section = text.split("# Troubleshooting\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"(?m)((?:^ {4,}\S.*\n)+)", section)
     commands = [b for b in blocks if "curl" in b and "x-cron-secret" in b]
     assert len(commands) == 1, f"expected one curl command in Troubleshooting: {blocks}"
@@ -324,8 +324,8 @@ def readme_curl_command():
     return "\n".join(line[indent:] for line in lines) + "\n"
 
 
-def test_the_readme_curl_command_keeps_the_secret_out_of_argv(cli, serve, tmp_path):
-    command = readme_curl_command()
+def test_the_troubleshooting_curl_command_keeps_the_secret_out_of_argv(cli, serve, tmp_path):
+    command = guide_curl_command()
     assert "/etc/ticketing-cron/cron-secret" in command
     secret_file = tmp_path / "cron-secret"
     secret_file.write_text(cli.secret + "\n")
@@ -364,7 +364,7 @@ def test_the_readme_curl_command_keeps_the_secret_out_of_argv(cli, serve, tmp_pa
 
 
 def test_the_check_itself_sees_a_secret_on_a_command_line(cli, serve, tmp_path):
-    """The /proc scan above would notice the old README command: curl -H "...$(cat ...)"."""
+    """The /proc scan above would notice the old documented command: curl -H "...$(cat ...)"."""
     found = []
     needle = cli.secret.encode()
     ready = threading.Event()

@@ -1,4 +1,4 @@
-"""The stand-in app implements the sla-check contract, and the README's demo works."""
+"""The stand-in app implements the sla-check endpoint, and dev/demo works."""
 
 import json
 import subprocess

@@ -91,14 +91,15 @@ class AlertBox:
         self.machine = machine
 
     @classmethod
-    def create(cls, workdir, base_rootfs, deb, name="alerts"):
+    def create(cls, workdir, base_rootfs, deb, name="alerts", more_packages=()):
         """Copy the base tree, boot it, install the package and postfix (``name``:
-        the container's directory under workdir)."""
+        the container's directory under workdir; ``more_packages``: installed too)."""
         # Nothing starts during the install (hold_services): postfix would listen on
         # port 25 of the host's loopback, which the container shares and another MTA
         # may hold; and the timer is issue 3's business.
         machine, _ = boot_with_package(base_rootfs, deb, Path(workdir) / name,
-                                       f"tc-{name}-{os.getpid()}", extra_packages=["postfix"],
+                                       f"tc-{name}-{os.getpid()}",
+                                       extra_packages=["postfix", *more_packages],
                                        prepare=postfix_answers, hold_services=True)
         box = cls(machine)
         try:

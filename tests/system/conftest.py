@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from alert_support import Hook
 from harness import (REPO, REPORT, Background, Standin, boot_overlay, build_newer_deb, debootstrap,
                      ensure_host_tools, host_release, package_version, report)
 
@@ -152,3 +153,11 @@ def jobs_box(workdir, base_rootfs, deb, jobs_api, secret):
     box = JobsBox.create(workdir, base_rootfs, deb, jobs_api, secret)
     yield box
     box.machine.discard()
+
+
+@pytest.fixture(scope="module")
+def hook():
+    """A loopback webhook receiver (alert_support.Hook) for one module's alerts."""
+    receiver = Hook()
+    yield receiver
+    receiver.close()

@@ -72,7 +72,7 @@ class JobsBox:
         self.machine.write(CONFIG, config_text(base_url, jobs))
 
     def reload(self):
-        """What the administrator runs after editing the config (README, "Adding a job"):
+        """What the administrator runs after editing the config (docs/jobs-and-schedules.md):
         daemon-reload, then start timers.target so that new timers start too."""
         self.machine.run(["systemctl", "daemon-reload"])
         self.machine.run(["systemctl", "start", "timers.target"])

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from alert_support import (MAIL_ADDRESS, AlertBox, Hook, body, config_text,
+from alert_support import (MAIL_ADDRESS, AlertBox, body, config_text,
                            subject)
 from harness import FAILURE_UNIT, POLICY_RC_D, RECOVERY_UNIT, UNIT, report, wait_for
 from support import LoopbackServer, send
@@ -42,13 +42,6 @@ journal.send(f"sla-check timeout: {phish}", SYSLOG_IDENTIFIER="ticketing-cron",
              PRIORITY="3", EXIT_STATUS="75")
 print("forged")
 '''
-
-
-@pytest.fixture(scope="module")
-def hook():
-    receiver = Hook()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from alert_support import (MAIL_ADDRESS, AlertBox, Hook, body, closed_port_url, config_text,
+from alert_support import (MAIL_ADDRESS, AlertBox, body, closed_port_url, config_text,
                            subject)
 from harness import FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, report, sleep_until
 
@@ -32,13 +32,6 @@ SLACK_S = 5
 WRONG_SECRET = "tc-wrong-4a1c9e07d3b25f68"
 LOOK = "journalctl -u ticketing-cron.service -n 20"
 
-
-
-@pytest.fixture(scope="module")
-def hook():
-    receiver = Hook()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from doc_pointers import EXTERNAL_PAGES, doc_files, man_pages
 from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, next_boundary,
                      parse_timespan, report, sleep_until, wait_for)
 
@@ -29,6 +30,7 @@ STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"  # systemd's "Starting UNIT..." me
 SUMMARY_FIELDS = ("JOB", "OUTCOME", "HTTP_STATUS", "ATTEMPTS", "DURATION_MS", "REQUEST_ID")
 WRONG_SECRET = "tc-wrong-0b5d7e8c41f2a9"
 NOTES = "/etc/ticketing-cron/NOTES.txt"
+METRICS_UNIT = "ticketing-cron-metrics.service"
 
 def deadline(request):
     """A stand-in request's SLA deadline in unix seconds."""
@@ -157,6 +159,12 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
     assert not [r for r in machine.journal("-u", UNIT) if r.get("MESSAGE_ID") == STARTING], \
         "the install started the service"
 
+    # The metrics timer is enabled everywhere but runs only where node_exporter's
+    # textfile directory is (not here).
+    metrics = machine.show("ticketing-cron-metrics.timer", "UnitFileState", "ActiveState",
+                           "ConditionResult")
+    assert metrics == {"UnitFileState": "enabled", "ActiveState": "inactive",
+                       "ConditionResult": "no"}, metrics
     assert machine.run(["ticketing-cron", "--version"]).stdout.startswith("ticketing-cron ")
     # The config is the administrator's file, made from the example at install: not a
     # conffile, so that no upgrade ever stops at dpkg's prompt.
@@ -172,15 +180,30 @@ def test_fresh_install_enables_and_starts_the_timer_only(machine, installed):
     example = "/usr/share/ticketing-cron/config.toml"
     assert example in listing and "/usr/share/doc/ticketing-cron/examples/config.toml" in listing
     assert machine.run(["cmp", example, CONFIG]).returncode == 0
-    # Every pointer to the README that the program and the example config give resolves.
-    readme = "/usr/share/doc/ticketing-cron/README.md.gz"
-    assert readme in listing
-    assert readme in machine.path(example).read_text()
+
+
+def test_the_documentation_is_installed_and_the_pages_render(machine, installed):
+    """The README, the guides and README.Debian are installed, uncompressed, exactly as
+    the doc list that tests/unit/test_doc_pointers.py holds every pointer to; both
+    manual pages render without a warning; the other pages the texts name exist."""
+    top = "/usr/share/doc/ticketing-cron/"
+    files = machine.run(["find", top, "-type", "f,l", "-printf", "%P\\n"]).stdout.split()
+    for doc in ("README.md", "README.Debian", "docs/migrating.md", "docs/troubleshooting.md"):
+        assert doc in files, doc
+    assert set(files) == doc_files()
+    for name, section in sorted(man_pages()):
+        proc = machine.run(["env", "MANWIDTH=80", "man", "--warnings", section, name])
+        assert re.search(rf"^\s+{re.escape(name)}\s+-\s", proc.stdout, re.M), proc.stdout[:300]
+        assert not proc.stderr.strip(), f"man --warnings {section} {name}:\n{proc.stderr}"
+    for name, section in sorted(EXTERNAL_PAGES):
+        assert machine.run(["man", "-w", section, name], check=False).returncode == 0, \
+            f"{name}({section}) is not installed"
 
 
 def test_units_verify_and_the_service_is_sandboxed(machine, installed):
     paths = []
-    for unit in (UNIT, TIMER, FAILURE_UNIT, RECOVERY_UNIT):
+    for unit in (UNIT, TIMER, FAILURE_UNIT, RECOVERY_UNIT, METRICS_UNIT, "ticketing-cron-"
+                 "metrics.timer", "ticketing-cron-test-alert@ticketing-cron.service.service"):
         path = machine.show(unit, "FragmentPath")["FragmentPath"]
         assert path, f"{unit} is not installed"
         paths.append(path)
@@ -202,7 +225,7 @@ def test_units_verify_and_the_service_is_sandboxed(machine, installed):
     assert 55 < timeout < 60, f"TimeoutStartSec= is {timeout} s"
 
     exposure = {}
-    for unit in (UNIT, FAILURE_UNIT, RECOVERY_UNIT):
+    for unit in (UNIT, FAILURE_UNIT, RECOVERY_UNIT, METRICS_UNIT):
         out = machine.run(["systemd-analyze", "security", "--no-pager", unit],
                           check=False).stdout
         match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", out)
@@ -210,6 +233,7 @@ def test_units_verify_and_the_service_is_sandboxed(machine, installed):
         exposure[unit] = float(match.group(1))
         report(f"systemd-analyze security {unit}: exposure {match.group(1)}")
     assert exposure[UNIT] <= 1.5
+    assert exposure[METRICS_UNIT] < exposure[FAILURE_UNIT], "it needs less than the handlers"
 
 
 def test_unconfigured_tick_is_skipped_without_failure_or_alert(machine, installed):

@@ -122,7 +122,8 @@ def test_a_bad_schedule_is_named_and_the_other_jobs_keep_running(jobs_box, jobs_
     assert any("jobs left as they were" in r["MESSAGE"] and "jobs.month-end.schedule" in
                r["MESSAGE"] for r in refused), refused
     assert box.state("ticketing-cron@month-end.timer")["ActiveState"] == "inactive"
-    # The manual procedure (README) applies it anyway: the generator skips the bad job.
+    # The manual procedure (docs/jobs-and-schedules.md) applies it anyway: the generator
+    # skips the bad job.
     box.reload()
     kmsg = box.kmsg()
     assert ("ticketing-cron-generator: [jobs.month-end] skipped: jobs.month-end.schedule: "

@@ -1,6 +1,6 @@
 """One version everywhere: the package's __version__ is what --version, the User-Agent
 and the Python metadata say, and debian/changelog, the manual pages, NEWS.Debian,
-the Kubernetes images and the README's file names agree with it."""
+the Kubernetes images and the file names in the README and guides agree with it."""
 
 import re
 import tomllib
@@ -40,12 +40,13 @@ def test_the_manual_pages_say_the_version():
         assert re.search(r'"ticketing\\?-cron ' + re.escape(__version__) + '"', header), page
 
 
-def test_the_images_and_the_readme_name_this_version():
+def test_the_images_and_the_docs_name_this_version():
     for manifest in (TOP / "deploy" / "kubernetes").glob("*.yaml"):
         for tag in re.findall(r"image: ticketing-cron:(\S+)", manifest.read_text()):
             assert tag == __version__, manifest.name
-    readme = (TOP / "README.md").read_text()
-    named = set(re.findall(r"ticketing-cron_([0-9][^_]*)_all\.deb", readme))
+    docs = [TOP / "README.md", TOP / "HACKING.md", *sorted((TOP / "docs").glob("*.md"))]
+    named = set(re.findall(r"ticketing-cron_([0-9][^_]*)_all\.deb",
+                           "".join(page.read_text() for page in docs)))
     assert named == {__version__}
 
 

@@ -2,8 +2,8 @@
 
 Validation (unknown keys, types, bounds, defaults), `check` and the manual page
 ticketing-cron.toml(5) are driven by KEYS; tests hold config.toml.example and the
-README's table of keys to it. Rules that join keys (timeouts within the deadline, a
-deadline below the schedule's interval) and the special checks of a kind (URL rules,
+table of keys in docs/configuration.md to it. Rules that join keys (timeouts within the
+deadline, a deadline below the schedule's interval) and the special checks of a kind (URL rules,
 time zones, addresses) are code in config.validate and config.urls.
 
 A plain table, not a schema library: its import would cost every run.

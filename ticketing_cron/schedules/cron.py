@@ -144,7 +144,7 @@ def refuse_unsupported(text, spec):
                         f"month) has no faithful OnCalendar= translation; write the "
                         f"schedule in systemd calendar syntax instead")
     if "?" in upper:
-        raise ConfigError(f"{spec.name} field {text!r}: ? is not part of cron(5); "
+        raise ConfigError(f"{spec.name} field {text!r}: ? is not standard cron syntax; "
                         f"use *")
     for item in upper.replace("-", ",").replace("/", ",").split(","):
         if item.lower() in spec.names or item.lower() in FULL_NAMES:

@@ -40,7 +40,7 @@ def report_schedules(config, out, err, environ=os.environ):
             timeout = generator.sla_check_timeout(plan) if job.name == DEFAULT_JOB \
                 else plan.timeout_s
             runs = ", ".join(t.strftime("%a %Y-%m-%d %H:%M:%S UTC") for t in plan.next_runs)
-            either = "; either day matches, as in cron(5) (node-cron required both)" \
+            either = "; either day matches, as in cron (node-cron required both)" \
                 if len(plan.normalized) > 1 else ""
             out.write(f"schedule {job.name}: {job.schedule!r} -> "
                       f"{' | '.join(plan.normalized)} ({unit}, TimeoutStartSec="
@@ -51,8 +51,8 @@ def report_schedules(config, out, err, environ=os.environ):
                           f"compute its slot ({why}), so its Idempotency-Key is not the "
                           f"same on every server and several servers would each do its "
                           f"work; write it as a cron line or in plain calendar syntax "
-                          f"(/usr/share/doc/ticketing-cron/README.md.gz, \"More than "
-                          f"one server\")\n")
+                          f"(see /usr/share/doc/ticketing-cron/docs/servers.md, \"One key "
+                          f"per scheduled run\")\n")
     stale = stale_units(config.path, environ)
     if stale:
         err.write(f"ticketing-cron: warning: the timers systemd runs differ from "

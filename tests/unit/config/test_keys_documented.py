@@ -1,5 +1,5 @@
 """config.keys.KEYS is the one list of config keys: config.toml.example and the
-README's table of keys say the same, and validation knows no other key."""
+table of keys in docs/configuration.md say the same, and validation knows no other key."""
 
 import re
 from pathlib import Path
@@ -29,8 +29,8 @@ def example_keys(text):
     return found
 
 
-def readme_keys(text):
-    """The keys in the first column of the README's table of keys."""
+def guide_keys(text):
+    """The keys in the first column of the configuration guide's table of keys."""
     return set(re.findall(r"^\| `((?:api|jobs\.NAME|alerts)\.[a-z_]+)` \|", text, re.M))
 
 
@@ -38,8 +38,8 @@ def test_the_example_config_names_exactly_the_declared_keys():
     assert example_keys((REPO / "config.toml.example").read_text()) == DECLARED
 
 
-def test_the_readme_table_names_exactly_the_declared_keys():
-    assert readme_keys((REPO / "README.md").read_text()) == DECLARED
+def test_the_configuration_guide_table_names_exactly_the_declared_keys():
+    assert guide_keys((REPO / "docs" / "configuration.md").read_text()) == DECLARED
 
 
 def test_every_key_has_a_reader_a_table_and_a_description():

@@ -97,7 +97,7 @@ def test_dom_dow_or_really_differs_from_and():
     ("0 0 LW * *", "L (last day)"),
     ("0 0 15W * *", "W (nearest weekday)"),
     ("0 0 * * 1#2", "# (the Nth weekday"),
-    ("0 0 ? * 1", "? is not part of cron(5)"),
+    ("0 0 ? * 1", "? is not standard cron syntax"),
     ("60 * * * *", "minute field '60': 60 is out of range; allowed 0-59"),
     ("0 24 * * *", "hour field '24': 24 is out of range"),
     ("0 0 0 * *", "day-of-month field '0': 0 is out of range; allowed 1-31"),
