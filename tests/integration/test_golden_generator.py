@@ -58,7 +58,8 @@ def generate(case, tmp_path):
 
 
 def packaged_units(root):
-    """The package's units laid out as debian/rules installs them, under ``root``."""
+    """The package's units laid out as debian/ticketing-cron.install and .links install
+    them, under ``root``."""
     units = root / "units"
     shutil.copytree(REPO / "systemd", units, ignore=shutil.ignore_patterns(
         "ticketing-cron-generator", "*.catalog", "encrypted-secret.conf"))
