@@ -133,7 +133,10 @@ def upgraded(fleet, deb):
         assert box.machine.run(["ticketing-cron", "--version"]).stdout.split()[1] == \
             PREVIOUS_RELEASE[0]
     inside = {box.name: box.machine.stage(deb) for box in fleet}
-    # A tick of the old version with sla-check failing (the streak and its alert) first.
+    # The streak under way first: a tick of the old version failed and was alerted.
+    for box in fleet:
+        wait_for(lambda b=box: [r for r in b.alerts("sla-check") if r["ALERT"] == "failure"],
+                 150, f"sla-check's failure alert on {box.name}")
     minute = next_boundary(time.time() + 10)
     jobs = [Background(box.upgrade, inside[box.name], minute + second)
             for box, (_, second, _) in zip(fleet, UPGRADES)]
