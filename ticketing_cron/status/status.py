@@ -149,7 +149,8 @@ def job_report(job, config, now, service, timer, service_props, timer_props, his
     timer_info = units.timer_state(timer_props, service) if job.schedule else None
     last_run, last_success = history["last_run"], history["last_success"]
     state, problem = health.judge(timer_info, last_run, now, job_deadline(config, job),
-                                  service_props.get("ActiveState", "inactive"))
+                                  service_props.get("ActiveState", "inactive"),
+                                  units.service_run(service_props))
     return {
         "job": job.name, "state": state, "problem": problem,
         "schedule": job.schedule, "timezone": job.timezone,
