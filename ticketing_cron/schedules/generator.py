@@ -15,10 +15,9 @@ from ticketing_cron.base.text import one_line
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE
 from ticketing_cron.config.load import each_job, read_toml
 from ticketing_cron.config.validate import Config, table, validate_api
+from ticketing_cron.schedules.unit_dir import system_unit_dir
 
 GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
-# Where the package installs ticketing-cron@.timer (debhelper's directory on Debian 12).
-UNIT_DIR = "/lib/systemd/system"
 KMSG = "/dev/kmsg"
 # What ticketing-cron.service's TimeoutStartSec= covers without a drop-in: a deadline of
 # up to 55 s (api.deadline's maximum).
@@ -111,7 +110,7 @@ def write_job(out, config_path, plan):
     write_service(out, f"ticketing-cron@{name}.service", config_path, plan)
     if not is_directory(out, "timers.target.wants"):
         make_directory(out, "timers.target.wants")
-    os.symlink(f"{UNIT_DIR}/ticketing-cron@.timer",
+    os.symlink(f"{system_unit_dir()}/ticketing-cron@.timer",
                f"timers.target.wants/ticketing-cron@{name}.timer", dir_fd=out)
 
 
