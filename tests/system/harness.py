@@ -78,11 +78,14 @@ def sh(cmd, check=True, timeout=600, **kwargs):
 
 
 def ensure_host_tools():
-    """debootstrap and systemd-nspawn on the host, installed if missing."""
+    """debootstrap and systemd-nspawn on the host, installed if missing (and what the
+    release tests use: piuparts, apt-ftparchive and gpg for dev/build-repo)."""
     if os.geteuid() != 0:
         prerequisite_missing("they need root (systemd-nspawn, debootstrap)")
     missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"),
-                                     ("systemd-nspawn", "systemd-container"))
+                                     ("systemd-nspawn", "systemd-container"),
+                                     ("piuparts", "piuparts"), ("apt-ftparchive", "apt-utils"),
+                                     ("gpg", "gpg"))
                if not shutil.which(tool, path=HOST_PATH)]
     if missing:
         env = dict(host_env(), DEBIAN_FRONTEND="noninteractive")

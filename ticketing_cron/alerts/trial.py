@@ -59,16 +59,20 @@ def notify_test(unit, log, environ, config_path):
     now = time.time()
     subject, text, fields = compose_test(unit, socket.gethostname(), now)
     results = [("journal", None)]
+    cut_short = None
     try:
         with deadline(HANDLER_DEADLINE_S):
             results += deliver_each((subject, text, fields), (subject, text), settings, log,
                                     time.monotonic() + HANDLER_DEADLINE_S - ALARM_MARGIN_S,
                                     priority="notice")
     except Interrupted as e:
-        results.append(("deadline", e.message))
+        cut_short = e.message
+    configured = {"journal": True, "email": bool(settings.email_to),
+                  "webhook": bool(settings.webhook_url)}
     report = {"at": now, "invocation_id": environ.get("INVOCATION_ID", ""),
               "settings_problem": problem,
-              "channels": [channel_entry(name, problem_of(results, name), settings)
+              "channels": [channel_entry(name, problem_of(results, name, configured[name],
+                                                          cut_short), settings)
                            for name in CHANNELS]}
     try:
         write_report(report_path, report)
@@ -81,12 +85,13 @@ def notify_test(unit, log, environ, config_path):
     return EXIT_STATUS["unavailable"] if failed else 0
 
 
-def problem_of(results, name):
-    """(tried, problem) of channel ``name`` in deliver_each's results."""
+def problem_of(results, name, configured, cut_short):
+    """(configured, problem) of channel ``name``: its problem in deliver_each's results,
+    or, for a configured channel that has none there, that the deadline cut it off."""
     for channel, problem in results:
         if channel == name:
             return True, problem
-    return False, None
+    return configured, (f"{name}: not reached: {cut_short}" if configured else None)
 
 
 def channel_entry(name, outcome, settings):

@@ -115,3 +115,15 @@ def test_the_notice_is_marked_as_a_test():
     assert subject == "[ticketing-cron] TEST: alerts for digest on srv1 reach you"
     assert "test notice" in text and "Nothing failed" in text
     assert fields["ALERT"] == "test" and fields["JOB"] == "digest"
+
+
+def test_a_channel_the_deadline_cut_off_is_failed_not_off():
+    from ticketing_cron.config.validate import AlertsConfig
+
+    settings = AlertsConfig()._replace(email_to=("ops@acme.test",), webhook_url=None)
+    tried = trial.problem_of([("journal", None)], "email", True, "the deadline passed")
+    assert trial.channel_entry("email", tried, settings) == {
+        "channel": "email", "state": "failed",
+        "detail": "email: not reached: the deadline passed"}
+    untried = trial.problem_of([("journal", None)], "webhook", False, "the deadline passed")
+    assert trial.channel_entry("webhook", untried, settings)["state"] == "off"
