@@ -294,8 +294,8 @@ def judge(box, sampler, start, minutes, events, failing, missed, seed):
                                                 "service.service")}
     for role, (count, peak) in sorted(sampler.by_role().items()):
         limit = limits.get(role.split(" ")[0])
-        lines.append(f"peak memory of {role}: {peak / 1024:.1f} MiB over {count} processes "
-                     f"(MemoryMax {limit // 1024 if limit else '?'} MiB)")
+        lines.append(f"peak memory of {role}: {peak / 1024:.1f} MiB ({count} processes "
+                     f"sampled, MemoryMax {limit // 1024 if limit else '?'} MiB)")
         if limit is None or peak >= limit:
             problems.append(f"{role}: peak {peak} KiB, MemoryMax {limit}")
     for role in limits:
