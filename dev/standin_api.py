@@ -14,7 +14,9 @@ Test hooks under /_standin/ (no secret needed; bind to loopback only):
   POST /_standin/seed       {"expired": N, "active": M} adds assigned requests
   POST /_standin/control    {"hang": bool, "status": int|null, "retry_after": str|null,
                              "delay_ms": int} makes later sla-check calls hang, answer
-                            that status, or take that long to do their work
+                            that status, or take that long to do their work; "script":
+                            {SLOT: {...}} does so for calls whose X-Cron-Scheduled-At is SLOT
+--path adds another cron endpoint, served as sla-check is (one app, several jobs).
 
 Idempotency-Key (see standin_idempotency.py): a repeated key is answered with the
 first reply (and Idempotent-Replayed: true) without doing the work again, or with 409
@@ -154,7 +156,7 @@ def make_handler(store, secret, state):
                 with state["lock"]:
                     state["control"].update(data)
                 self.reply(200, {"ok": True})
-            elif self.path == "/api/cron/sla-check":
+            elif self.path in state["paths"]:
                 self.sla_check()
             else:
                 self.reply(404, {"error": "Not found"})
@@ -166,6 +168,8 @@ def make_handler(store, secret, state):
             secret_ok = hmac.compare_digest(given.encode(), secret.encode())
             with state["lock"]:
                 control = dict(state["control"])
+            script = control.pop("script", None) or {}
+            control.update(script.get(self.headers.get("X-Cron-Scheduled-At") or "", {}))
             call = {"received_at": received_at, "path": self.path, "secret_ok": secret_ok,
                     "request_id": self.headers.get("X-Request-ID"),
                     "user_agent": self.headers.get("User-Agent"),
@@ -257,6 +261,7 @@ def main(argv=None):
                         help="print the requests and their history from --db, and exit")
     parser.add_argument("--seed-expired", type=int, default=0, metavar="N")
     parser.add_argument("--seed-active", type=int, default=0, metavar="M")
+    parser.add_argument("--path", action="append", default=[], help="another endpoint")
     parser.add_argument("--ignore-idempotency-key", action="store_true",
                         help="do every call's work, as an app without the draft would")
     args = parser.parse_args(argv)
@@ -270,7 +275,8 @@ def main(argv=None):
     store = Store(args.db)
     store.seed(args.seed_expired, args.seed_active)
     state = {"lock": threading.Lock(), "calls": [], "control": {}, "stop": threading.Event(),
-             "dedupe": not args.ignore_idempotency_key}
+             "dedupe": not args.ignore_idempotency_key,
+             "paths": {"/api/cron/sla-check", *args.path}}
     host, port = parse_listen(args.listen)
     server_class = ThreadingHTTPServer
     if ":" in host:

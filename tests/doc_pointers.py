@@ -36,7 +36,8 @@ def doc_files(top=TOP):
     Takes: the source tree's top directory.
     Returns: a set of paths relative to that directory: the .docs list (a directory
         keeps its name, a file its base name), README.Debian, what debian/rules
-        installs there, and debhelper's standard files.
+        and debian/ticketing-cron.install and .links put there, and debhelper's
+        standard files.
     """
     found = set(STANDARD_DOCS)
     for entry in (top / "debian" / "ticketing-cron.docs").read_text().split():
@@ -49,6 +50,32 @@ def doc_files(top=TOP):
     if (top / "debian" / "README.Debian").exists():
         found.add("README.Debian")
     found |= installed_by_rules((top / "debian" / "rules").read_text())
+    found |= installed_by_lists(top / "debian")
+    return found
+
+
+def installed_by_lists(debian):
+    """What debian/ticketing-cron.install and .links put under the doc directory,
+    relative to it: `SRC DIR/` installs DIR/name-of-SRC, dh-exec's `SRC => PATH` installs
+    PATH, a link line `TARGET LINK` makes LINK (paths with or without the leading /)."""
+    found = set()
+    for name in ("ticketing-cron.install", "ticketing-cron.links"):
+        path = debian / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            words = line.split("#", 1)[0].split()
+            if len(words) == 3 and words[1] == "=>":
+                dest = words[2]
+            elif len(words) == 2 and name.endswith(".links"):
+                dest = words[1]
+            elif len(words) == 2:
+                dest = words[1].rstrip("/") + "/" + Path(words[0]).name
+            else:
+                continue
+            dest = "/" + dest.lstrip("/")
+            if dest.startswith(DOC):
+                found.add(dest[len(DOC):])
     return found
 
 

@@ -6,8 +6,8 @@ TC_REGEN_GOLDEN=1 in the environment the expected files are rewritten from the
 rendering instead (then review them with ``git diff tests/golden``):
 
     TC_REGEN_GOLDEN=1 /usr/bin/python3 -m pytest -p no:cacheprovider \\
-        tests/integration/test_golden_generator.py tests/integration/test_golden_alerts.py \\
-        tests/unit/status/test_golden_status.py
+        tests/integration/test_golden_generator.py tests/integration/test_generator_scale.py \\
+        tests/integration/test_golden_alerts.py tests/unit/status/test_golden_status.py
 """
 
 import os

@@ -117,14 +117,14 @@ def test_an_hour_long_outage_gives_one_alert_one_reminder_one_recovery(alerts, h
         proc = alerts.run("notify-failure", T0 + timedelta(minutes=minute))
         assert proc.returncode == 0, proc.stderr
     assert alerts.subjects() == [
-        f"[ticketing-cron] FAILING: ticketing-cron on {os.uname().nodename}: unavailable",
-        f"[ticketing-cron] STILL FAILING: ticketing-cron on {os.uname().nodename}: unavailable"]
+        f"[ticketing-cron] FAILING: sla-check on {os.uname().nodename}: unavailable",
+        f"[ticketing-cron] STILL FAILING: sla-check on {os.uname().nodename}: unavailable"]
     assert events(hook) == ["failure", "reminder"]
     state = json.loads((alerts.state / f"{UNIT}.json").read_text())
     assert state["consecutive_failures"] == 61
     proc = alerts.run("notify-recovery", T0 + timedelta(minutes=61, seconds=30))
     assert proc.returncode == 0, proc.stderr
-    assert alerts.subjects()[-1].startswith("[ticketing-cron] RECOVERED: ticketing-cron on ")
+    assert alerts.subjects()[-1].startswith("[ticketing-cron] RECOVERED: sla-check on ")
     assert alerts.subjects()[-1].endswith("works again after 1 h 1 min (61 failed runs)")
     assert events(hook) == ["failure", "reminder", "recovery"]
     assert not (alerts.state / f"{UNIT}.json").exists()
@@ -244,7 +244,7 @@ def test_unreadable_config_still_alerts_in_the_journal(alerts):
     alerts.config.write_text("[api\n")
     proc = alerts.run("notify-failure", T0, exit_status="78")
     assert proc.returncode == 78
-    assert "crit: [ticketing-cron] FAILING: ticketing-cron on" in proc.stderr
+    assert "crit: [ticketing-cron] FAILING: sla-check on" in proc.stderr
     assert ": config" in proc.stderr
 
 
@@ -252,7 +252,7 @@ def test_timeout_result_from_systemd(alerts):
     alerts.configure("")
     proc = alerts.run("notify-failure", T0, result="timeout", exit_status="15",
                       extra_env={"MONITOR_EXIT_CODE": "killed"})
-    assert proc.returncode == 0 and "FAILING: ticketing-cron on" in proc.stderr
+    assert proc.returncode == 0 and "FAILING: sla-check on" in proc.stderr
     assert f"(unit {UNIT}; look with: journalctl -u {UNIT} -n 20)" in proc.stderr
     assert ": timeout" in proc.stderr.splitlines()[0]
 
@@ -263,6 +263,10 @@ def test_unwritable_state_directory(alerts, hook):
     proc = alerts.run("notify-failure", T0)
     assert proc.returncode == 69 and events(hook) == ["failure"]
     assert "cannot save" in proc.stderr
+    post = json.loads(hook.received[0].body)
+    assert post["state_problem"] == "File exists"  # os.makedirs's word for it
+    assert "The alert state could not be saved (File exists): until it can, alerts may " \
+        "repeat." in post["text"]
 
 
 def test_an_alert_that_reached_nobody_is_sent_again(alerts, serve):
@@ -275,7 +279,7 @@ def test_an_alert_that_reached_nobody_is_sent_again(alerts, serve):
     alerts.sendmail_ok()
     alerts.run("notify-failure", T0 + timedelta(minutes=1))
     assert alerts.subjects() == [
-        f"[ticketing-cron] FAILING: ticketing-cron on {os.uname().nodename}: unavailable"]
+        f"[ticketing-cron] FAILING: sla-check on {os.uname().nodename}: unavailable"]
     alerts.run("notify-failure", T0 + timedelta(minutes=2))
     assert len(alerts.emails()) == 1, "once delivered, the usual reminder interval applies"
 
@@ -296,15 +300,18 @@ def test_a_recovery_notice_that_reached_nobody_is_sent_again(alerts):
 # ---------------------------------------------------------------- issue 7, item 4
 
 
-def test_a_handler_killed_while_delivering_has_counted_the_run(alerts, serve):
-    """systemd kills a handler that outlives TimeoutStartSec=; the alert it was sending
-    (the email went out) must stay counted, or every later minute alerts again."""
+def test_a_handler_killed_while_delivering_has_its_alert_sent_once_more(alerts, serve):
+    """systemd kills a handler that outlives TimeoutStartSec= (or the power goes) while
+    the webhook holds the alert. The run stays counted, and the alert is delivered at
+    least once: the next failed run sends it again, once; the one after is quiet."""
     arrived = threading.Event()
 
-    def hang(handler, request):
-        arrived.set()
-        time.sleep(30)
-    hook = serve(hang)
+    def hang_first(handler, request):
+        if not arrived.is_set():
+            arrived.set()
+            time.sleep(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(hang_first)
     alerts.configure(f'email_to = ["ops@acme.test"]\nwebhook_url = "{hook.url}"\n')
     handler = alerts.start("notify-failure", T0)
     try:
@@ -316,10 +323,79 @@ def test_a_handler_killed_while_delivering_has_counted_the_run(alerts, serve):
     streak = alerts.streak()
     assert streak is not None, "the streak was not saved before delivering"
     assert streak["consecutive_failures"] == 1 and streak["last_alert_at"] is not None
+    assert streak["delivering"] == "failure"
 
     proc = alerts.run("notify-failure", T0 + timedelta(minutes=1))
+    assert proc.returncode == 0, proc.stderr
+    assert "the failure alert of 2026-11-29 12:00:00 UTC was cut short" in proc.stderr
+    assert len(alerts.emails()) == 2 and events(hook) == ["failure", "failure"]
+    assert alerts.streak()["delivering"] is None
+    proc = alerts.run("notify-failure", T0 + timedelta(minutes=2))
     assert "already alerted" in proc.stderr
-    assert len(alerts.emails()) == 1, "the next failed minute sent the first alert again"
+    assert len(alerts.emails()) == 2, "the interrupted alert went out more than twice"
+
+
+def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alerts, serve):
+    """As above for the recovery notice: the streak is forgotten only once the notice
+    reached a channel, so the next good run sends it again."""
+    arrived = threading.Event()
+
+    def hang_recovery(handler, request):
+        if json.loads(request.body)["alert"] == "recovery" and not arrived.is_set():
+            arrived.set()
+            time.sleep(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(hang_recovery)
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.run("notify-failure", T0)
+    handler = alerts.start("notify-recovery", T0 + timedelta(minutes=1))
+    try:
+        assert arrived.wait(30), "the webhook was never called"
+    finally:
+        os.killpg(handler.pid, signal.SIGKILL)
+        handler.communicate(timeout=10)
+    assert alerts.streak()["delivering"] == "recovery"
+    proc = alerts.run("notify-recovery", T0 + timedelta(minutes=2))
+    assert proc.returncode == 0, proc.stderr
+    assert events(hook) == ["failure", "recovery", "recovery"] and alerts.streak() is None
+
+
+def test_a_recovery_that_cannot_mark_its_notice_sends_it_once(alerts, hook):
+    """The disk is full (here: the temporary file's name is taken by a directory), so
+    the notice cannot be marked as on its way out: the streak is forgotten at once,
+    and the next good runs send nothing more."""
+    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.run("notify-failure", T0)
+    (alerts.state / f"{UNIT}.json.tmp").mkdir()
+    proc = alerts.run("notify-recovery", T0 + timedelta(minutes=1))
+    assert "cannot save" in proc.stderr
+    assert alerts.streak() is None
+    alerts.run("notify-recovery", T0 + timedelta(minutes=2))
+    assert events(hook) == ["failure", "recovery"]
+
+
+def test_a_failure_after_an_interrupted_recovery_begins_a_new_streak(alerts, serve):
+    arrived = threading.Event()
+
+    def hang_recovery(handler, request):
+        if json.loads(request.body)["alert"] == "recovery":
+            arrived.set()
+            time.sleep(30)
+        send(handler, 200, {"ok": True})
+    hook = serve(hang_recovery)
+    alerts.configure(f'webhook_url = "{hook.url}"\nrepeat_interval = "1h"\n')
+    alerts.run("notify-failure", T0)
+    handler = alerts.start("notify-recovery", T0 + timedelta(minutes=1))
+    try:
+        assert arrived.wait(30), "the webhook was never called"
+    finally:
+        os.killpg(handler.pid, signal.SIGKILL)
+        handler.communicate(timeout=10)
+    proc = alerts.run("notify-failure", T0 + timedelta(minutes=2))
+    assert proc.returncode == 0, proc.stderr
+    assert events(hook) == ["failure", "recovery", "failure"]
+    streak = alerts.streak()
+    assert streak["consecutive_failures"] == 1 and streak["delivering"] is None
 
 
 def trickle(handler, request):
@@ -408,7 +484,7 @@ def test_a_config_that_breaks_the_toml_parser_still_alerts(alerts, toml, what):
     proc = alerts.run("notify-failure", T0, exit_status="77")
     assert proc.returncode == 78, proc.stderr
     assert f"not usable TOML ({what}" in proc.stderr
-    assert "crit: [ticketing-cron] FAILING: ticketing-cron on" in proc.stderr
+    assert "crit: [ticketing-cron] FAILING: sla-check on" in proc.stderr
 
 
 # ---------------------------------------------------------------- issue 7, item 5

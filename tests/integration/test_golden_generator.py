@@ -3,7 +3,8 @@
 Each case is a directory with the administrator's ``config.toml``; ``expected/`` is the
 tree the generator must write (drop-ins and the links that enable the timers) and
 ``expected/kmsg`` its kernel-log lines. The config's temporary path is written as
-/etc/ticketing-cron/config.toml in both. Every generated unit is then passed through
+/etc/ticketing-cron/config.toml in both, and systemd's unit directory (the build's
+pkg-config answer) as @systemdsystemunitdir@. Every generated unit is then passed through
 ``systemd-analyze verify`` with the packaged units, as systemd would load them.
 See tests/golden_files.py to regenerate.
 """
@@ -17,10 +18,11 @@ import pytest
 
 from golden_files import cases, compare
 from support import REPO
+from ticketing_cron.schedules.unit_dir import system_unit_dir
 
 GENERATOR = REPO / "systemd" / "ticketing-cron-generator"
 CONFIG = "/etc/ticketing-cron/config.toml"
-PACKAGED = "/lib/systemd/system"  # where debian/rules installs the units
+UNIT_DIR_TOKEN = "@systemdsystemunitdir@"
 # The one thing a host without the package cannot have: its command.
 NOT_INSTALLED = "Command /usr/bin/ticketing-cron is not executable: No such file or directory"
 
@@ -46,7 +48,7 @@ def generate(case, tmp_path):
             path = os.path.join(directory, name)
             key = os.path.relpath(path, out)
             if os.path.islink(path):
-                tree[key] = "-> " + os.readlink(path)
+                tree[key] = "-> " + os.readlink(path).replace(system_unit_dir(), UNIT_DIR_TOKEN)
             elif os.path.isfile(path):
                 tree[key] = open(path, encoding="ascii").read().replace(str(config), CONFIG)
     lines = kmsg.read_text().replace(str(config), CONFIG)
@@ -56,7 +58,8 @@ def generate(case, tmp_path):
 
 
 def packaged_units(root):
-    """The package's units laid out as debian/rules installs them, under ``root``."""
+    """The package's units laid out as debian/ticketing-cron.install and .links install
+    them, under ``root``."""
     units = root / "units"
     shutil.copytree(REPO / "systemd", units, ignore=shutil.ignore_patterns(
         "ticketing-cron-generator", "*.catalog", "encrypted-secret.conf"))
@@ -74,7 +77,7 @@ def verify(generated, units, tmp_path):
     if not names:
         return []
     env = {"PATH": "/usr/bin:/bin", "SYSTEMD_LOG_COLOR": "0",
-           "SYSTEMD_UNIT_PATH": f"{generated}:{units}:{PACKAGED}"}
+           "SYSTEMD_UNIT_PATH": f"{generated}:{units}:{system_unit_dir()}"}
     done = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(names)],
                           env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     return [line for line in (done.stdout + done.stderr).splitlines()

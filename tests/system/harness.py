@@ -78,11 +78,14 @@ def sh(cmd, check=True, timeout=600, **kwargs):
 
 
 def ensure_host_tools():
-    """debootstrap and systemd-nspawn on the host, installed if missing."""
+    """debootstrap and systemd-nspawn on the host, installed if missing (and what the
+    release tests use: piuparts, apt-ftparchive and gpg for dev/build-repo)."""
     if os.geteuid() != 0:
         prerequisite_missing("they need root (systemd-nspawn, debootstrap)")
     missing = [pkg for tool, pkg in (("debootstrap", "debootstrap"),
-                                     ("systemd-nspawn", "systemd-container"))
+                                     ("systemd-nspawn", "systemd-container"),
+                                     ("piuparts", "piuparts"), ("apt-ftparchive", "apt-utils"),
+                                     ("gpg", "gpg"))
                if not shutil.which(tool, path=HOST_PATH)]
     if missing:
         env = dict(host_env(), DEBIAN_FRONTEND="noninteractive")
@@ -622,13 +625,14 @@ def own_standin(workdir, name, secret):
 class Standin:
     """dev/standin_api.py on the host's loopback.
 
+    paths: endpoints besides /api/cron/sla-check, served the same way.
     dedupe: follow the Idempotency-Key draft (a repeated key gets the first reply, or
     409). Off by default: a `systemctl start` of the unit within 10 s of a tick, or two
     in one minute, claim the same slot and would get a replayed reply, where the tests
     that start the service by hand want the work done.
     """
 
-    def __init__(self, workdir, secret, dedupe=False):
+    def __init__(self, workdir, secret, dedupe=False, paths=()):
         self.workdir = Path(workdir)
         secret_file = self.workdir / "standin-secret"
         secret_file.write_text(secret + "\n")
@@ -637,7 +641,8 @@ class Standin:
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", str(REPO / "dev" / "standin_api.py"), "--listen",
              "127.0.0.1:0", "--db", str(self.workdir / "standin.sqlite"), "--secret-file",
-             str(secret_file), *([] if dedupe else ["--ignore-idempotency-key"])],
+             str(secret_file), *([] if dedupe else ["--ignore-idempotency-key"]),
+             *[f"--path={path}" for path in paths]],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=host_env())
         line = self.proc.stdout.readline()
         match = re.search(r"listening on (http://127\.0\.0\.1:(\d+))", line)

@@ -29,6 +29,7 @@ STREAK = "/var/lib/ticketing-cron/ticketing-cron.service.json"
 STARTING = "7d4958e842da4a758f6c1cdc7b36dcc5"  # systemd's "Starting UNIT..." message
 SUMMARY_FIELDS = ("JOB", "OUTCOME", "HTTP_STATUS", "ATTEMPTS", "DURATION_MS", "REQUEST_ID")
 WRONG_SECRET = "tc-wrong-0b5d7e8c41f2a9"
+NOTES = "/etc/ticketing-cron/NOTES.txt"
 METRICS_UNIT = "ticketing-cron-metrics.service"
 
 def deadline(request):
@@ -487,23 +488,67 @@ def test_upgrade_keeps_the_edited_config(machine, standin, upgrade_build, config
     assert rc == 0 and service["ExecMainStatus"] == "0", service
 
 
+def ticketing_units(machine):
+    """The ticketing-cron units systemd has loaded or running, and the failed ones. (A
+    unit still named by an enablement link the package leaves on remove, so that
+    installing again restores it, shows as not-found and inactive: not loaded.)"""
+    listed = machine.run(["systemctl", "list-units", "--all", "--plain", "--no-legend",
+                          "ticketing-cron*"]).stdout.splitlines()
+    failed = machine.run(["systemctl", "list-units", "--failed", "--plain", "--no-legend"]
+                         ).stdout
+    return [line for line in listed if line.split()[1:3] != ["not-found", "inactive"]], \
+        [line for line in failed.splitlines() if "ticketing-cron" in line]
+
+
+def settled(machine):
+    """True once no ticketing-cron unit is starting, running or stopping (a failure
+    handler started by OnFailure= included)."""
+    listed = machine.run(["systemctl", "list-units", "--plain", "--no-legend",
+                          "--state=activating,active,deactivating", "ticketing-cron*.service"]
+                         ).stdout
+    return not listed.strip()
+
+
 def test_remove_keeps_the_config(machine, configured, encrypted):
     assert machine.path(CONFIG).read_text() == configured
+    # A job whose last run failed, its timer running: the remove must leave neither its
+    # unit in `systemctl --failed` nor anything the generator made for it.
+    edited = configured + '\n[jobs.doomed]\npath = "/api/cron/not-there"\nschedule = "@yearly"\n'
+    machine.write(CONFIG, edited)
+    machine.run(["systemctl", "daemon-reload"])
+    machine.run(["systemctl", "start", "ticketing-cron@doomed.timer"])
     machine.avoid_boundary(15)
+    assert machine.run(["systemctl", "start", "ticketing-cron@doomed.service"],
+                       check=False, timeout=120).returncode != 0
+    assert ticketing_units(machine)[1], "no failed unit to clear"
+    wait_for(lambda: settled(machine), 60, "the failure handler to finish")
     machine.run(["apt-get", "remove", "-y", "ticketing-cron"], timeout=600)
     status = machine.run(["dpkg-query", "-W", "-f=${Status}", "ticketing-cron"]).stdout
     assert status == "deinstall ok config-files"
-    assert machine.path(CONFIG).read_text() == configured
+    assert machine.path(CONFIG).read_text() == edited
     assert machine.path(CRED).exists()
     assert not machine.path("/usr/bin/ticketing-cron").exists()
-    assert machine.run(["systemctl", "is-active", TIMER], check=False).stdout.strip() \
-        != "active"
+    assert ticketing_units(machine) == ([], [])
+    assert machine.run(["sh", "-c", "ls /run/systemd/generator /run/systemd/generator/* "
+                        "/var/lib/systemd/timers | grep ticketing || :"]).stdout == ""
 
 
 def test_purge_leaves_nothing_behind(machine, installed, wrong_secret_run):
     assert machine.path("/var/lib/ticketing-cron").is_dir(), "no state to purge"
-    machine.run(["apt-get", "purge", "-y", "ticketing-cron"], timeout=600)
+    # The administrator's own file, beside the package's (a ping URL, the webhook URL).
+    machine.write(NOTES, "ask ops before changing the schedule\n")
+    machine.write("/etc/ticketing-cron/ping-urls/sla-check", "https://ping.invalid/x\n",
+                  mode="0600")
+    machine.write("/etc/ticketing-cron/webhook-url", "https://hooks.invalid/y\n", mode="0600")
+    purge = machine.run(["apt-get", "purge", "-y", "ticketing-cron"], timeout=600)
     machine.run(["rm", "-rf", "/var/tmp/staged"])
+    assert sorted(p.name for p in machine.path("/etc/ticketing-cron").iterdir()) == \
+        ["NOTES.txt"]
+    assert machine.path(NOTES).read_text() == "ask ops before changing the schedule\n"
+    assert f"purge kept what it did not make in /etc/ticketing-cron:\n  {NOTES}\n" in \
+        purge.stdout + purge.stderr, purge.stdout + purge.stderr
+    assert ticketing_units(machine) == ([], [])
+    machine.run(["rm", "-r", "/etc/ticketing-cron"])  # as the note says
     after = machine.files()
     # Not the package's: the journal, and man-db's cache of formatted pages (made by
     # systemd-analyze verify checking Documentation=; man-db's own cron job expires it).
@@ -519,3 +564,16 @@ def test_purge_leaves_nothing_behind(machine, installed, wrong_secret_run):
                          r"^/var/tmp/systemd-private-")
     new = sorted(p for p in after - installed if not ignored.search(p))
     assert not new, f"after purge these are new since before the install: {new}"
+
+
+def test_install_again_after_purge_works(machine, deb):
+    assert machine.run(["dpkg-query", "-W", "-f=${Status}", "ticketing-cron"],
+                       check=False).stdout in ("", "unknown ok not-installed")
+    machine.run(["apt-get", "install", "-y", "--no-install-recommends", machine.stage(deb)],
+                timeout=600)
+    assert machine.path(CONFIG).read_bytes() == \
+        machine.path("/usr/share/ticketing-cron/config.toml").read_bytes()
+    assert machine.run(["systemctl", "is-active", TIMER]).stdout.strip() == "active"
+    assert machine.run(["systemctl", "is-active", "ticketing-cron-apply.path"]).stdout.strip() \
+        == "active"
+    assert ticketing_units(machine)[1] == []

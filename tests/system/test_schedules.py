@@ -13,6 +13,7 @@ import pytest
 
 from harness import next_boundary, parse_timestamp, report, sleep_until, wait_for
 from schedule_support import GENERATED, TIMER_STAMPS
+from ticketing_cron.schedules.unit_dir import system_unit_dir
 
 pytestmark = pytest.mark.system
 
@@ -161,14 +162,15 @@ def test_a_bad_schedule_is_named_and_the_other_jobs_keep_running(jobs_box, jobs_
 
 def test_generated_units_verify_and_are_sandboxed(jobs_box):
     m = jobs_box.machine
-    env = ["env", f"SYSTEMD_UNIT_PATH={GENERATED}:/etc/systemd/system:/lib/systemd/system:"]
+    units = system_unit_dir()  # where the build put the package's units
+    env = ["env", f"SYSTEMD_UNIT_PATH={GENERATED}:/etc/systemd/system:{units}:"]
     proc = m.run([*env, "systemd-analyze", "verify", MINUTELY_TIMER, MINUTELY_UNIT,
                   "ticketing-cron@hourly.timer", "ticketing-cron@hourly.service",
                   "ticketing-cron.timer", "ticketing-cron.service"], check=False)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stdout + proc.stderr
     shown = m.show(MINUTELY_UNIT, "DropInPaths", "DynamicUser", "ProtectSystem",
                    "TimeoutStartUSec", "OnFailure", "OnSuccess", "LoadCredential")
-    assert "/lib/systemd/system/ticketing-cron@.service.d/50-run.conf" in shown["DropInPaths"]
+    assert f"{units}/ticketing-cron@.service.d/50-run.conf" in shown["DropInPaths"]
     assert shown["DynamicUser"] == "yes" and shown["ProtectSystem"] == "strict"
     assert shown["TimeoutStartUSec"] == "23s"  # deadline 20 s + 3 s
     assert shown["OnFailure"] == FAILURE

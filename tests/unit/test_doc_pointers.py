@@ -3,7 +3,8 @@
 The program's messages and help, the journal catalog, the units' Documentation=, the
 example config, NEWS and the manual pages point at files under
 /usr/share/doc/ticketing-cron/ and at manual pages; each must be a file of the package's
-doc list (debian/ticketing-cron.docs, README.Debian, what debian/rules installs there)
+doc list (debian/ticketing-cron.docs, README.Debian, what debian/rules,
+.install and .links install there)
 or a page it ships (or systemd's), and a section named beside it must exist there. The
 system test (tests/system/test_package.py) checks the installed package against the
 same doc list. And the README, HACKING.md and the guides link to each other by

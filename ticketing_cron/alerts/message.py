@@ -40,7 +40,7 @@ def compose(kind, state, unit, host, now, repeat_interval_s, chat=False):
     """
     job = state.get("job") or unit.rsplit(".", 1)[0]
     outcome = state["last_outcome"]
-    since = state["first_failure_at"]
+    since = min(state["first_failure_at"], now)  # not after now, were the clock stepped back
     count = state["consecutive_failures"]
     look = (f"  journalctl -u {unit} -n 20\n"
             f"  systemctl status {unit}\n")

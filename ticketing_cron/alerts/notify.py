@@ -7,18 +7,19 @@ streak is on record (a ConditionPathExists= on the state file), so that the
 every-minute success path costs no extra process.
 """
 
-import os
 import socket
 import time
 
 from ticketing_cron.alerts import policy as alert_policy
 from ticketing_cron.alerts.delivery import deadline, deliver
 from ticketing_cron.alerts.message import compose, runs, span, when
-from ticketing_cron.alerts.state import (clear_state, load_state, locked, save_state,
-                                         state_dir, state_path)
+from ticketing_cron.alerts.marks import (LOCK_WAIT_S, interrupted, marked, save, settle,
+                                         warn_unlocked)
+from ticketing_cron.alerts.state import clear_state, load_state, locked, state_dir, state_path
 from ticketing_cron.config.load import read_toml
+from ticketing_cron.config.keys import DEFAULT_JOB
 from ticketing_cron.config.url_secrets import webhook_url_of
-from ticketing_cron.config.validate import AlertsConfig, table, validate_alerts
+from ticketing_cron.config.validate import AlertsConfig, is_job_name, table, validate_alerts
 from ticketing_cron.base.errors import EXIT_STATUS, CronError, Interrupted
 from ticketing_cron.base.catalog import for_alert
 
@@ -29,8 +30,6 @@ HANDLER_DEADLINE_S = 44
 # Channels are given until this much before the alarm, which stops only what
 # ignores its own time limit (a webhook that trickles its reply).
 ALARM_MARGIN_S = 2
-LOCK_WAIT_S = 5
-ALERT_MARKS = ("last_alert_at", "alerted_outcome", "alerts_sent")
 
 
 def failure_from_environ(unit, environ):
@@ -70,12 +69,24 @@ def describe_failure(failure):
             f"look with: journalctl -u {unit} -n 20; systemctl status {unit}")
 
 
+def job_of_unit(unit):
+    """The job a packaged unit runs (sla-check for ticketing-cron.service, NAME for
+    ticketing-cron@NAME.service), or None for another unit."""
+    if unit == "ticketing-cron.service":
+        return DEFAULT_JOB
+    name = unit[len("ticketing-cron@"):-len(".service")]
+    if unit.startswith("ticketing-cron@") and unit.endswith(".service") and is_job_name(name):
+        return name
+    return None
+
+
 def failure_event(failure, record):
     """The streak's view of one failed run: from its record (run_record's validated
-    fields), else from systemd's words."""
+    fields), else from systemd's words (the journal lost the record, or never had it:
+    journald stopped, its disk full)."""
     if record is None:
         return {"outcome": failure["outcome"], "message": describe_failure(failure),
-                "http_status": None, "job": None}
+                "http_status": None, "job": job_of_unit(failure["unit"])}
     prefix = f"{record['JOB']} {record['OUTCOME']}: "
     message = record["MESSAGE"]
     status = int(record["HTTP_STATUS"])
@@ -109,8 +120,9 @@ def notify_failure(unit, log, environ, config_path):
     """Count a failed run of ``unit`` and alert if the rules say so.
 
     The streak is saved before any channel is tried (a handler killed while
-    delivering has still counted the run), under the lock shared with the recovery
-    handler, and the whole run is bounded by HANDLER_DEADLINE_S.
+    delivering has still counted the run, and its alert is sent again by the next
+    one: alerts.marks), under the lock shared with the recovery handler, and the
+    whole run is bounded by HANDLER_DEADLINE_S.
 
     Returns:
         0; 78 if the [alerts] settings are invalid; 69 if a configured channel failed,
@@ -119,13 +131,13 @@ def notify_failure(unit, log, environ, config_path):
     deadline_at = time.monotonic() + HANDLER_DEADLINE_S - ALARM_MARGIN_S
     try:
         with deadline(HANDLER_DEADLINE_S):
-            status, undelivered = failure_handler(unit, log, environ, config_path,
-                                                  deadline_at)
+            status, delivered = failure_handler(unit, log, environ, config_path,
+                                                deadline_at)
     except Interrupted as e:
         log.record(f"{unit}: {e.message} before the alert handler finished", "err", {})
         return EXIT_STATUS["unavailable"]
-    if undelivered:  # after the deadline's alarm: this must not be cut short
-        status = unmark(*undelivered, log) or status
+    if delivered:  # after the deadline's alarm: this must not be cut short
+        status = settle(*delivered, log) or status
     return status
 
 
@@ -133,8 +145,8 @@ def failure_handler(unit, log, environ, config_path, deadline_at):
     """notify_failure's work, inside its deadline.
 
     Returns:
-        (exit status, None or the (path, state, now) of an alert that reached no
-        channel, whose mark is to be taken back).
+        (exit status, None or the (path, state, kind, now, reached) of an alert sent,
+        for marks.settle).
     """
     from ticketing_cron.alerts.run_record import find_run_record
 
@@ -151,51 +163,33 @@ def failure_handler(unit, log, environ, config_path, deadline_at):
         state, state_problem = load_state(path)
         if state_problem:
             log.record(state_problem, "warning", {})
+        if state and state.get("delivering") == alert_policy.RECOVERY:
+            state = None  # a good run ended that streak; this failure begins a new one
         state = alert_policy.record_failure(state, event, now)
         kind = alert_policy.alert_due(state, now, settings.alert_after,
-                                      settings.repeat_interval_s)
-        status = save(path, alert_policy.mark_alerted(state, now) if kind else state, log)
+                                      settings.repeat_interval_s) or \
+            interrupted(state, unit, log)
+        unsaved = save(path, marked(state, kind, now) if kind else state, log)
     words = (kind or alert_policy.REMINDER, state, unit, socket.gethostname(), now,
              settings.repeat_interval_s)
-    subject, text, fields = compose(*words)
+    (subject, text, fields), chat = compose(*words), compose(*words, chat=True)[:2]
     fields.update(FAILED_INVOCATION_ID=failure["invocation_id"],
                   SERVICE_RESULT=failure["result"], EXIT_STATUS=failure["exit_status"])
-    failed, undelivered = [], None
+    if unsaved:
+        note = (f"\nThe alert state could not be saved ({unsaved}): until it can, "
+                f"alerts may repeat.\n")
+        text, chat = text + note, (chat[0], chat[1] + note)
+        fields.update(STATE_PROBLEM=unsaved)
+    failed, delivered = [], None
     if kind:
-        failed, reached = deliver((subject, text, fields), compose(*words, chat=True)[:2],
-                                  settings, log, deadline_at)
-        if not reached:
-            undelivered = (path, state, now)
+        failed, reached = deliver((subject, text, fields), chat, settings, log, deadline_at)
+        delivered = None if unsaved else (path, state, kind, now, reached)
     else:
         log.record(quiet_line(state, unit, settings, now), "warning",
                    dict(fields, ALERT="suppressed", MESSAGE_ID=for_alert("suppressed")))
     if settings_problem:
-        return EXIT_STATUS["config"], undelivered
-    return (EXIT_STATUS["unavailable"] if failed else status), undelivered
-
-
-def unmark(path, state, now, log):
-    """After an alert reached no channel: take back its mark, so that the next failed
-    run sends it again, unless the streak has moved on (a recovery ended it, say).
-
-    Returns:
-        save()'s status.
-    """
-    log.record("the alert reached no configured channel; it is sent again at the "
-               "next failed run", "err", {})
-    with locked(path, LOCK_WAIT_S) as held:
-        warn_unlocked(held, path, log)
-        current, _ = load_state(path)
-        if not current or current.get("first_failure_at") != state["first_failure_at"] \
-                or current.get("last_alert_at") != now:
-            return 0
-        return save(path, dict(current, **{k: state[k] for k in ALERT_MARKS}), log)
-
-
-def warn_unlocked(held, path, log):
-    if not held:
-        log.record(f"alert state {path}: not locked within {LOCK_WAIT_S} s (another "
-                   f"handler holds it); going on without the lock", "warning", {})
+        return EXIT_STATUS["config"], delivered
+    return (EXIT_STATUS["unavailable"] if failed or unsaved else 0), delivered
 
 
 def quiet_line(state, unit, settings, now):
@@ -212,9 +206,10 @@ def quiet_line(state, unit, settings, now):
 def notify_recovery(unit, log, environ, config_path):
     """After a success: announce the end of an alerted streak once, and forget it.
 
-    The streak is forgotten before the notice goes out, under the lock shared with
-    the failure handler; if the notice reaches no channel it is put back (unless a
-    new streak has begun) so that the next good run sends the notice again.
+    The streak is kept, marked "delivering" a recovery, until the notice has reached
+    a channel (under the lock shared with the failure handler): a notice that reaches
+    no channel, or whose handler dies, is sent again after the next good run, unless a
+    failed run has begun a new streak meanwhile.
 
     Returns:
         0; 69 if a configured channel failed or the deadline passed.
@@ -222,17 +217,19 @@ def notify_recovery(unit, log, environ, config_path):
     deadline_at = time.monotonic() + HANDLER_DEADLINE_S - ALARM_MARGIN_S
     try:
         with deadline(HANDLER_DEADLINE_S):
-            status, undelivered = recovery_handler(unit, log, environ, config_path,
-                                                   deadline_at)
+            status, delivered = recovery_handler(unit, log, environ, config_path,
+                                                 deadline_at)
     except Interrupted as e:
         log.record(f"{unit}: {e.message} before the recovery handler finished", "err", {})
         return EXIT_STATUS["unavailable"]
-    if undelivered:  # after the deadline's alarm: this must not be cut short
-        path, state = undelivered
+    if delivered:  # after the deadline's alarm: this must not be cut short
+        path, state = delivered
         with locked(path, LOCK_WAIT_S) as held:
             warn_unlocked(held, path, log)
-            if load_state(path) == (None, None):  # no new streak began meanwhile
-                save(path, state, log)
+            current, _ = load_state(path)
+            if current and current.get("delivering") == alert_policy.RECOVERY and \
+                    current["first_failure_at"] == state["first_failure_at"]:
+                clear_state(path)
     return status
 
 
@@ -240,14 +237,16 @@ def recovery_handler(unit, log, environ, config_path, deadline_at):
     """notify_recovery's work, inside its deadline.
 
     Returns:
-        (exit status, None or the (path, state) to put back because the notice
-        reached no channel).
+        (exit status, None or the (path, state) of a notice that reached a channel,
+        whose streak is to be forgotten).
     """
     path = state_path(state_dir(environ), unit)
     with locked(path, LOCK_WAIT_S) as held:
         warn_unlocked(held, path, log)
         state, problem = load_state(path)
-        clear_state(path)
+        if not alert_policy.recovery_due(state) or \
+                save(path, dict(state, delivering=alert_policy.RECOVERY), log):
+            clear_state(path)  # nothing to announce, or no room to mark it: forget now
     if not alert_policy.recovery_due(state):
         if state or problem:
             log.record(f"{unit} succeeded; its failure streak ended before any alert",
@@ -262,17 +261,5 @@ def recovery_handler(unit, log, environ, config_path, deadline_at):
     if not reached:
         log.record("the recovery notice reached no configured channel; it is sent again "
                    "after the next good run", "err", {})
-        return EXIT_STATUS["unavailable"], (path, state)
-    return (EXIT_STATUS["unavailable"] if failed else 0), None
-
-
-def save(path, state, log):
-    """Save the state; on failure say so and return 69, else 0."""
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        save_state(path, state)
-    except OSError as e:
-        log.record(f"alert state {path}: cannot save ({e.strerror}); reminders may repeat",
-                   "err", {})
-        return EXIT_STATUS["unavailable"]
-    return 0
+        return EXIT_STATUS["unavailable"], None
+    return (EXIT_STATUS["unavailable"] if failed else 0), (path, state)

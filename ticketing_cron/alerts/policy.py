@@ -4,6 +4,11 @@ Pure functions over a state dict, so that the rules are tested with a fake clock
 State keys: first_failure_at, last_failure_at (epoch seconds), consecutive_failures,
 last_outcome, last_message, last_http_status, job, alerts_sent, last_alert_at and
 alerted_outcome (None until the first alert of the streak).
+
+The clock may be stepped back (NTP correcting a fast clock) while a streak goes on:
+a time in the streak later than ``now`` is then taken as ``now``, so that no duration
+is negative and a reminder is put off by no more than repeat_interval from the step.
+A step forward counts as time passed: at most one reminder comes early.
 """
 
 FIRST, REMINDER, CHANGED, RECOVERY = "failure", "reminder", "changed", "recovery"
@@ -24,6 +29,9 @@ def record_failure(state, failure, now):
     """
     state = dict(state or {"first_failure_at": now, "consecutive_failures": 0,
                            "alerts_sent": 0, "last_alert_at": None, "alerted_outcome": None})
+    for key in ("first_failure_at", "last_alert_at"):
+        if state[key] is not None and state[key] > now:  # the clock was stepped back
+            state[key] = now
     state.update(consecutive_failures=state["consecutive_failures"] + 1, last_failure_at=now,
                  last_outcome=failure["outcome"], last_message=failure["message"],
                  last_http_status=failure.get("http_status"), job=failure.get("job"))

@@ -24,12 +24,14 @@ MAX_TEXT = 4096
 LOCK_POLL_S = 0.05
 # The streak's keys and what each may hold: "count" a non-negative int, "epoch" a
 # finite non-negative number, "text" a string, "status" an HTTP status; None where
-# allowed. Optional keys (written since the first failure) may be missing.
+# allowed. Optional keys (written since the first failure) may be missing;
+# "delivering" names an alert on its way out (alerts.marks).
 SCHEMA = {"first_failure_at": ("epoch", False), "consecutive_failures": ("count", False),
           "alerts_sent": ("count", False), "last_alert_at": ("epoch", True),
           "alerted_outcome": ("text", True), "last_outcome": ("text", False),
           "last_failure_at": ("epoch", None), "last_message": ("text", None),
-          "last_http_status": ("status", None), "job": ("text", None)}
+          "last_http_status": ("status", None), "job": ("text", None),
+          "delivering": ("text", None)}
 
 
 def state_dir(environ=os.environ):
@@ -132,23 +134,60 @@ def locked(path, wait_s, sleep=time.sleep, clock=time.monotonic):
 
 
 def save_state(path, state):
-    """Write the state atomically.
+    """Write the state atomically and durably: a temporary file beside it, written
+    whole and fsync'ed, renamed over it, and the directory fsync'ed.
+
+    A failed write (a full disk) removes the temporary file again; one left behind by
+    a crash is never read, is truncated by the next save and removed by clear_state().
 
     Raises:
-        OSError if the directory is not writable.
+        OSError if the directory is not writable or the disk is full.
     """
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=1, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    data = (json.dumps(state, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    sync_directory(os.path.dirname(path))
+
+
+def sync_directory(directory):
+    """fsync a directory, so that a rename in it outlives a power cut (best effort:
+    without it the old state comes back, which is still a whole file)."""
+    try:
+        fd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def clear_state(path):
-    """Forget the streak (after a success)."""
+    """Forget the streak (after a success), and any temporary file a crash left."""
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
+    _unlink(f"{path}.tmp")

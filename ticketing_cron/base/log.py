@@ -178,8 +178,18 @@ class Log:
         prefix = "" if priority in ("notice", "info", "debug") else f"{priority}: "
         if self.verbose and fields:
             message += " [" + " ".join(f"{k}={v}" for k, v in fields.items()) + "]"
-        self.stream.write(f"{IDENTIFIER}: {prefix}{message}\n")
-        self.stream.flush()
+        self.write_line(f"{IDENTIFIER}: {prefix}{message}\n")
+
+    def write_line(self, line):
+        """Write a line to the stream. When the stream is gone (journald stopped along
+        with its sockets: EPIPE) it is pointed at /dev/null: there is nowhere left to
+        say anything, and the run's exit status must still be its outcome's, not
+        Python's 120 for output it could not flush at exit."""
+        try:
+            self.stream.write(line)
+            self.stream.flush()
+        except OSError:
+            discard_stream(self.stream)
 
     def write_json(self, message, priority, fields):
         """One record as a JSON object on one line, its values text as in the journal."""
@@ -191,8 +201,7 @@ class Log:
         record = {"TIMESTAMP": stamp, "MESSAGE": message, "PRIORITY": str(PRIORITY[priority]),
                   "SYSLOG_IDENTIFIER": IDENTIFIER,
                   **{k: printable(v, keep_newlines=True) for k, v in fields.items()}}
-        self.stream.write(json.dumps(record, ensure_ascii=True) + "\n")
-        self.stream.flush()
+        self.write_line(json.dumps(record, ensure_ascii=True) + "\n")
 
     def send_journal(self, message, priority, fields):
         """Send a native journal record; False if the journal cannot take it."""
@@ -212,6 +221,26 @@ class Log:
             self.journal = False  # journald is gone: say it on stderr instead
             return False
         return True
+
+
+def discard_stream(stream):
+    """Point the file descriptor under ``stream`` at /dev/null, so that what is left in
+    its buffer, and whatever is written later, goes nowhere without an error."""
+    try:
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+    except (OSError, ValueError, AttributeError):  # a buffer, or a closed stream
+        return
+    try:
+        os.dup2(null, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def load_journal_sender():

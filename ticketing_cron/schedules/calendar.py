@@ -32,6 +32,17 @@ def analyze(expressions, iterations=3, base_time=None, timeout=10):
     Raises:
         ConfigError when systemd-analyze cannot be run at all.
     """
+    return finish(start(expressions, iterations, base_time), expressions, timeout)
+
+
+def start(expressions, iterations=3, base_time=None):
+    """Start `systemd-analyze calendar` on ``expressions`` (see analyze); finish() reads it.
+
+    Returns:
+        The running process.
+    Raises:
+        ConfigError when systemd-analyze cannot be started.
+    """
     argv = [SYSTEMD_ANALYZE, "calendar", f"--iterations={iterations}"]
     if base_time is not None:
         stamp = base_time.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -40,19 +51,32 @@ def analyze(expressions, iterations=3, base_time=None, timeout=10):
     env = {"PATH": "/usr/bin:/bin", "TZ": "UTC", "LC_ALL": "C", "SYSTEMD_COLORS": "0",
            "SYSTEMD_PAGER": "cat"}
     try:
-        done = subprocess.run(argv + ["--"] + list(expressions), env=env, timeout=timeout,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              errors="replace", check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise ConfigError(f"cannot check schedules with {SYSTEMD_ANALYZE}: {e}") \
-            from None
+        return subprocess.Popen(argv + ["--"] + list(expressions), env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace")
+    except OSError as e:
+        raise ConfigError(f"cannot check schedules with {SYSTEMD_ANALYZE}: {e}") from None
+
+
+def finish(process, expressions, timeout=10):
+    """The results of a start()ed run: a dict expression -> Calendar.
+
+    Raises:
+        ConfigError when systemd-analyze does not finish within ``timeout`` seconds.
+    """
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        process.kill()
+        process.communicate()
+        raise ConfigError(f"cannot check schedules with {SYSTEMD_ANALYZE}: {e}") from None
     failed = {}
-    for line in done.stderr.splitlines():
+    for line in stderr.splitlines():
         match = FAILED.match(line)
         if match:
             failed[match[1]] = f"systemd cannot parse it ({match[2].lower()})"
     # One block per parsed expression, in order; those that failed have none.
-    blocks = iter(parse_output(done.stdout))
+    blocks = iter(parse_output(stdout))
     results = {}
     for expression in expressions:
         if expression in failed:
@@ -61,7 +85,7 @@ def analyze(expressions, iterations=3, base_time=None, timeout=10):
         normalized, elapses = next(blocks, (None, ()))
         error = None if elapses else "it never elapses"
         if normalized is None:
-            error = "systemd-analyze said: " + (done.stderr.strip().splitlines()
+            error = "systemd-analyze said: " + (stderr.strip().splitlines()
                                                 or ["nothing"])[-1]
         results[expression] = Calendar(expression, normalized, elapses, error)
     return results

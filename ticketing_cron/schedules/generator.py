@@ -6,6 +6,7 @@ It writes into NORMAL_DIR only, calls no network, no D-Bus and no systemctl, rea
 secret, and never fails: a problem is logged to /dev/kmsg and the job skipped.
 """
 
+import datetime
 import os
 import sys
 
@@ -14,10 +15,9 @@ from ticketing_cron.base.text import one_line
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE
 from ticketing_cron.config.load import each_job, read_toml
 from ticketing_cron.config.validate import Config, table, validate_api
+from ticketing_cron.schedules.unit_dir import system_unit_dir
 
 GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
-# Where the package installs ticketing-cron@.timer (debhelper's directory on Debian 12).
-UNIT_DIR = "/lib/systemd/system"
 KMSG = "/dev/kmsg"
 # What ticketing-cron.service's TimeoutStartSec= covers without a drop-in: a deadline of
 # up to 55 s (api.deadline's maximum).
@@ -55,7 +55,9 @@ def generate(config_path, out_dir):
     except CronError as e:
         return [f"{e.message}; no job timers generated"]
     problems = []
-    api = validate_api(table(data, "api", [], default={}), [])
+    # Only api.deadline matters here: base_url's checks would import urllib3.
+    api = validate_api({key: value for key, value in table(data, "api", [], default={}).items()
+                        if key != "base_url"}, [])
     jobs_table = table(data, "jobs", problems, default={DEFAULT_JOB: {"path": "/"}})
     valid, skipped = each_job(jobs_table)
     problems.extend(f"[jobs.{safe(name)}] skipped: {'; '.join(job_problems)}"
@@ -64,22 +66,32 @@ def generate(config_path, out_dir):
             if job.schedule is not None and not is_packaged_sla_check(job, api)]
     if not jobs:
         return problems
-    from ticketing_cron.schedules.plan import plan_jobs  # runs systemd-analyze
+    from ticketing_cron.schedules.window import plan_jobs  # runs systemd-analyze
 
     try:
-        plans, bad = plan_jobs(Config(config_path, api, {}, None), jobs)
+        # From this process's clock, not systemd-analyze's: one instant for every job.
+        plans, bad = plan_jobs(Config(config_path, api, {}, None), jobs,
+                               datetime.datetime.now(datetime.timezone.utc))
     except CronError as e:
         return problems + [f"{e.message}; no job timers generated"]
     problems.extend(f"[jobs.{name}] skipped: {problem}" for name, problem in bad.items())
-    for name, plan in sorted(plans.items()):
-        try:
-            if name == DEFAULT_JOB:
-                write_sla_check(out_dir, config_path, plan)
-            else:
-                write_job(out_dir, config_path, plan)
-        except OSError as e:  # this job's units only: the others still get theirs
-            problems.append(f"[jobs.{safe(name)}] skipped: cannot write its units: "
-                            f"{e.strerror or e}")
+    try:
+        out = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        return problems + [f"cannot open {safe(out_dir)}: {e.strerror or e}; no job timers "
+                           f"generated"]
+    try:
+        for name, plan in sorted(plans.items()):
+            try:
+                if name == DEFAULT_JOB:
+                    write_sla_check(out, config_path, plan)
+                else:
+                    write_job(out, config_path, plan)
+            except OSError as e:  # this job's units only: the others still get theirs
+                problems.append(f"[jobs.{safe(name)}] skipped: cannot write its units: "
+                                f"{e.strerror or e}")
+    finally:
+        os.close(out)
     return problems
 
 
@@ -90,15 +102,16 @@ def is_packaged_sla_check(job, api):
         job.timezone == "UTC" and deadline + 3 <= PACKAGED_TIMEOUT_S
 
 
-def write_job(out_dir, config_path, plan):
-    """The drop-ins of ticketing-cron@NAME.timer/.service and the link that enables it."""
+def write_job(out, config_path, plan):
+    """The drop-ins of ticketing-cron@NAME.timer/.service and the link that enables it,
+    under the directory open as file descriptor ``out``."""
     name = plan.job.name
-    write_timer(out_dir, f"ticketing-cron@{name}.timer", config_path, plan)
-    write_service(out_dir, f"ticketing-cron@{name}.service", config_path, plan)
-    wants = os.path.join(out_dir, "timers.target.wants")
-    os.makedirs(wants, exist_ok=True)
-    os.symlink(f"{UNIT_DIR}/ticketing-cron@.timer",
-               os.path.join(wants, f"ticketing-cron@{name}.timer"))
+    write_timer(out, f"ticketing-cron@{name}.timer", config_path, plan)
+    write_service(out, f"ticketing-cron@{name}.service", config_path, plan)
+    if not is_directory(out, "timers.target.wants"):
+        make_directory(out, "timers.target.wants")
+    os.symlink(f"{system_unit_dir()}/ticketing-cron@.timer",
+               f"timers.target.wants/ticketing-cron@{name}.timer", dir_fd=out)
 
 
 def write_sla_check(out_dir, config_path, plan):
@@ -140,15 +153,40 @@ def write_service(out_dir, unit, config_path, plan):
                  f"[Service]\nTimeoutStartSec={plan.timeout_s}s\n")
 
 
-def write_dropin(out_dir, unit, config_path, name, body):
-    """Write OUT/UNIT.d/ticketing-cron-generator.conf naming its source."""
-    directory = os.path.join(out_dir, unit + ".d")
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "ticketing-cron-generator.conf"), "w",
-              encoding="ascii") as f:
-        f.write(f"# Generated by {GENERATOR}\n# from [jobs.{name}] in {config_path}: edit "
-                f"that file and run \"systemctl daemon-reload\".\n"
-                f"[Unit]\nSourcePath={config_path}\n\n{body}")
+def write_dropin(out, unit, config_path, name, body):
+    """Write UNIT.d/ticketing-cron-generator.conf, naming its source, under ``out`` (a
+    directory's file descriptor). Plain system calls: thousands of jobs, at every boot."""
+    make_directory(out, unit + ".d")
+    text = (f"# Generated by {GENERATOR}\n# from [jobs.{name}] in {config_path}: edit "
+            f"that file and run \"systemctl daemon-reload\".\n"
+            f"[Unit]\nSourcePath={config_path}\n\n{body}").encode("ascii")
+    fd = os.open(f"{unit}.d/ticketing-cron-generator.conf",
+                 os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644,
+                 dir_fd=out)
+    try:
+        while text:
+            text = text[os.write(fd, text):]
+    finally:
+        os.close(fd)
+
+
+def make_directory(out, name):
+    """The directory ``name`` under ``out``, made unless it is there already."""
+    try:
+        os.mkdir(name, 0o755, dir_fd=out)
+    except FileExistsError:
+        if not is_directory(out, name):
+            raise
+
+
+def is_directory(out, name):
+    """True when ``name`` under the directory ``out`` is a directory."""
+    import stat
+
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=out).st_mode)
+    except OSError:
+        return False
 
 
 def safe(text):

@@ -114,6 +114,31 @@ def instants(wall_elapses, name):
     return tuple(sorted(found))
 
 
+def unit_timeout(config, job):
+    """The TimeoutStartSec= of ``job``'s unit in whole seconds: its deadline and a margin."""
+    deadline = job.deadline if job.deadline is not None else config.api.deadline
+    return math.ceil(deadline) + TIMEOUT_MARGIN_S
+
+
+def fitting_timeout(config, job, shortest):
+    """unit_timeout(), checked against the shortest time between runs (None: unknown).
+
+    Raises:
+        ConfigError, naming the key to change, when the unit could still be running at
+        the next elapse.
+    """
+    timeout = unit_timeout(config, job)
+    if shortest is not None and timeout >= shortest:
+        prefix = f"jobs.{job.name}."
+        deadline = job.deadline if job.deadline is not None else config.api.deadline
+        key = f"{prefix}deadline" if job.deadline is not None else \
+            f"api.deadline (no {prefix}deadline)"
+        raise ConfigError(f"{key}: {deadline:g} s, plus {TIMEOUT_MARGIN_S} s for "
+                        f"the unit to end the run, must be shorter than the {shortest:g} s "
+                        f"between runs of {job.schedule!r}; set a shorter {prefix}deadline")
+    return timeout
+
+
 def make_plan(config, job, oncalendar, calendars, wall):
     """One job's Plan from systemd's verdict on its expressions; CronError if unusable.
 
@@ -133,14 +158,7 @@ def make_plan(config, job, oncalendar, calendars, wall):
     elapses = calendar.merged_elapses(calendars)
     shortest = calendar.shortest_interval(instants(calendar.merged_elapses(wall),
                                                    job.timezone))
-    deadline = job.deadline if job.deadline is not None else config.api.deadline
-    timeout = math.ceil(deadline) + TIMEOUT_MARGIN_S
-    if shortest is not None and timeout >= shortest:
-        key = f"{prefix}deadline" if job.deadline is not None else \
-            f"api.deadline (no {prefix}deadline)"
-        raise ConfigError(f"{key}: {deadline:g} s, plus {TIMEOUT_MARGIN_S} s for "
-                        f"the unit to end the run, must be shorter than the {shortest:g} s "
-                        f"between runs of {job.schedule!r}; set a shorter {prefix}deadline")
+    timeout = fitting_timeout(config, job, shortest)
     return Plan(job=job, oncalendar=oncalendar,
                 normalized=tuple(c.normalized for c in calendars),
                 next_runs=elapses[:3], shortest_s=shortest, timeout_s=timeout)

@@ -19,7 +19,7 @@ STATES = ("ok", "failing", "overdue", "running", "waiting", "manual")
 UNHEALTHY = ("failing", "overdue")
 
 
-def judge(timer, last_run, now, deadline_s, service_active="inactive"):
+def judge(timer, last_run, now, deadline_s, service_active="inactive", service_run=None):
     """The state of one job and, when unhealthy, why.
 
     Args:
@@ -31,6 +31,8 @@ def judge(timer, last_run, now, deadline_s, service_active="inactive"):
         now: epoch seconds.
         deadline_s: the job's run deadline in seconds.
         service_active: the service's ActiveState.
+        service_run: systemd's view of the service's last run (units.service_run()),
+            or None.
     Returns:
         (state, problem): problem is one line for "failing" and "overdue", else None.
     """
@@ -48,6 +50,9 @@ def judge(timer, last_run, now, deadline_s, service_active="inactive"):
                            f"nothing runs it (systemctl start {name})")
     if service_active in ("activating", "deactivating", "reloading"):
         return "running", None
+    lost = lost_record(service_run, last_run, now)
+    if lost:
+        return lost
     trigger = timer.get("last_trigger")
     next_elapse = timer.get("next_elapse")
     if next_elapse is not None and next_elapse < now - ELAPSE_SLACK_S:
@@ -56,13 +61,34 @@ def judge(timer, last_run, now, deadline_s, service_active="inactive"):
     if trigger is not None and now > trigger + deadline_s + RECORD_SLACK_S \
             and (last_run is None or last_run["at"] < trigger - 1):
         return "overdue", (f"the run due at {when(trigger)} left no record in the "
-                           f"journal (killed, or never started: systemctl status "
-                           f"{timer.get('service', 'the service')})")
+                           f"journal (killed, never started, or journald lost it: "
+                           f"systemctl status {timer.get('service', 'the service')})")
     if last_run is None:
         return "waiting", None
     if last_run["outcome"] != "ok":
         return "failing", f"the last run failed: {last_run['outcome']}"
     return "ok", None
+
+
+def lost_record(service_run, last_run, now):
+    """When the service's last run (systemd's view) ended RECORD_SLACK_S ago or more
+    and the journal has no record of it (journald stopped with its sockets, or its disk
+    full): ("failing", why) if systemd saw it fail, else ("overdue", why), since
+    nothing says what it did; None otherwise."""
+    if not service_run:
+        return None
+    started, exited = service_run.get("started"), service_run.get("exited")
+    if started is None or exited is None or exited < started or now <= exited + RECORD_SLACK_S:
+        return None
+    # systemctl shows the start to the second, rounded down: a record of this run
+    # is never older than that.
+    if last_run is not None and last_run["at"] >= started:
+        return None
+    result = service_run.get("result") or "unknown"
+    return ("overdue" if result == "success" else "failing",
+            f"the run of {when(started)} left no record in the journal (journald stopped, "
+            f"or its disk full?); systemd says: {result}, exit status "
+            f"{service_run.get('status') or 'unknown'}")
 
 
 def exit_status(states):

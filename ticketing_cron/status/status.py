@@ -114,22 +114,29 @@ def select_jobs(config, job_name, config_path):
     return [config.jobs[job_name]]
 
 
-def collect(config, jobs, now, show=units.show, history=journal_runs.job_history,
-            load_streak=None):
+def collect(config, jobs, now, show=units.show, history=None, load_streak=None):
     """The whole report as a JSON-ready dict: healthy, generated_at and jobs (a list).
 
     Args:
         show, history, load_streak: where unit state, journal history and the alert
-            streak come from; replaceable in tests.
+            streak come from; replaceable in tests (history as journal_runs.job_history;
+            by default every job's day is read from the journal in one pass).
     """
     load_streak = load_streak or alert_streak
     names = {job.name: unit_names(job.name) for job in jobs}
     props = show([u for job in jobs for u in names[job.name]])
+    users = {job.name: uids_from(props.get(names[job.name][0], {})) for job in jobs}
+    if history is None:
+        found = journal_runs.histories(
+            {job.name: (names[job.name][0], users[job.name]) for job in jobs}, now)
+
+        def history(_service, name, _now, _uids):
+            return found[name]
     reports = []
     for job in jobs:
         service, timer = names[job.name]
         service_props = props.get(service, {})
-        history_of = history(service, job.name, now, uids_from(service_props))
+        history_of = history(service, job.name, now, users[job.name])
         reports.append(job_report(job, config, now, service, timer, service_props,
                                   props.get(timer, {}), history_of, load_streak(service)))
     return {"healthy": health.exit_status([r["state"] for r in reports]) == 0,
@@ -149,7 +156,8 @@ def job_report(job, config, now, service, timer, service_props, timer_props, his
     timer_info = units.timer_state(timer_props, service) if job.schedule else None
     last_run, last_success = history["last_run"], history["last_success"]
     state, problem = health.judge(timer_info, last_run, now, job_deadline(config, job),
-                                  service_props.get("ActiveState", "inactive"))
+                                  service_props.get("ActiveState", "inactive"),
+                                  units.service_run(service_props))
     return {
         "job": job.name, "state": state, "problem": problem,
         "schedule": job.schedule, "timezone": job.timezone,

@@ -9,7 +9,10 @@ SYSTEMCTL = "/usr/bin/systemctl"
 TIMER_PROPERTIES = ("Id", "LoadState", "UnitFileState", "ActiveState", "LastTriggerUSec",
                     "NextElapseUSecRealtime")
 SERVICE_PROPERTIES = ("Id", "LoadState", "ActiveState", "Result", "ConditionResult",
-                      "ExecMainStatus", "DynamicUser", "User")
+                      "ExecMainStatus", "DynamicUser", "User", "ExecMainStartTimestamp",
+                      "ExecMainExitTimestamp")
+TIMESTAMPS = ("LastTriggerUSec", "NextElapseUSecRealtime", "ExecMainStartTimestamp",
+              "ExecMainExitTimestamp")
 SHOW_TIMEOUT_S = 10
 
 
@@ -77,11 +80,19 @@ def show(units, run=subprocess.run):
     blocks = parse_show(proc.stdout)
     result = {}
     for name, block in zip(units, blocks):
-        for key in ("LastTriggerUSec", "NextElapseUSecRealtime"):
+        for key in TIMESTAMPS:
             if key in block:
                 block[key] = parse_time(block[key])
         result[name] = block
     return result
+
+
+def service_run(props):
+    """systemd's view of a service's last run, for health.judge: started, exited
+    (epoch seconds or None), result and status (ExecMainStatus)."""
+    return {"started": props.get("ExecMainStartTimestamp"),
+            "exited": props.get("ExecMainExitTimestamp"), "result": props.get("Result"),
+            "status": props.get("ExecMainStatus")}
 
 
 def timer_state(props, service):

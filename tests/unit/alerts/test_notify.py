@@ -1,6 +1,7 @@
 """The failure handler's reading of $MONITOR_*."""
 
-from ticketing_cron.alerts.notify import describe_failure, failure_from_environ
+from ticketing_cron.alerts.notify import (describe_failure, failure_event,
+                                          failure_from_environ, job_of_unit)
 
 
 def test_failure_from_environ():
@@ -22,3 +23,17 @@ def test_failure_kinds_from_systemd():
     assert failure_from_environ("u", {})["outcome"] == "unknown"
     assert failure_from_environ("u", {"MONITOR_EXIT_CODE": "exited",
                                       "MONITOR_EXIT_STATUS": "1"})["outcome"] == "unknown"
+
+
+def test_without_its_record_a_run_is_known_by_its_unit():
+    """journald lost the run's record (stopped, or its disk full): the alert still names
+    the job, from the unit's name."""
+    assert job_of_unit("ticketing-cron.service") == "sla-check"
+    assert job_of_unit("ticketing-cron@nightly-report.service") == "nightly-report"
+    for unit in ("ticketing-cron@.service", "ticketing-cron@a/b.service", "other.service",
+                 "ticketing-cron@x.timer", "ticketing-cron@" + "x" * 300 + ".service"):
+        assert job_of_unit(unit) is None, unit
+    failure = failure_from_environ("ticketing-cron@second.service",
+                                   {"MONITOR_EXIT_CODE": "exited", "MONITOR_EXIT_STATUS": "69"})
+    event = failure_event(failure, None)
+    assert event["job"] == "second" and event["outcome"] == "unavailable"

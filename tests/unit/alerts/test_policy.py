@@ -194,3 +194,39 @@ def test_state_of_the_wrong_type_is_refused(tmp_path, field, value):
         json.dump(state, f)
     loaded, problem = load_state(path)
     assert loaded is None and f"({field} " in problem
+
+
+def test_a_clock_stepped_back_delays_no_reminder_by_more_than_the_interval():
+    # First alert at T0; NTP then steps the clock back by an hour. Without care the
+    # reminder would wait for the clock to pass T0 + repeat_interval: two hours.
+    state, sent = simulate(["unavailable"], repeat=120)
+    assert sent == [(0, policy.FIRST)]
+    state = policy.mark_alerted(state, T0)
+    kinds = []
+    for minute in range(1, 5):
+        now = T0 - 3600 + 60 * minute
+        state = policy.record_failure(state, fail(), now)
+        kind = policy.alert_due(state, now, 1, 120)
+        kinds.append(kind)
+        if kind:
+            state = policy.mark_alerted(state, now)
+        assert state["first_failure_at"] <= now and state["last_alert_at"] <= now
+    assert kinds == [None, None, policy.REMINDER, None]
+
+
+def test_no_negative_outage_after_the_clock_was_stepped_back():
+    state, _ = simulate(["unavailable"] * 3)
+    for kind in (policy.REMINDER, policy.RECOVERY):
+        subject, text, fields = compose(kind, state, "ticketing-cron.service", "srv1",
+                                        T0 - 90, 3600)
+        assert fields["OUTAGE_S"] == 0, (kind, fields)
+        assert "(0 s, 3 failed runs in a row)" in text or "after 0 s" in subject, text
+    state = policy.record_failure(state, fail(), T0 - 90)
+    assert state["first_failure_at"] == T0 - 90
+
+
+def test_a_clock_stepped_forward_counts_as_time_passed():
+    state, sent = simulate(["unavailable"], repeat=3600)
+    state = policy.mark_alerted(state, T0)
+    state = policy.record_failure(state, fail(), T0 + 7200)
+    assert policy.alert_due(state, T0 + 7200, 1, 3600) == policy.REMINDER

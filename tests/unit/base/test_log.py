@@ -190,3 +190,41 @@ def test_the_ioctl_number_matches_termios():
     from ticketing_cron.base.log import unread_request
 
     assert unread_request() == termios.TIOCOUTQ
+
+
+def test_journald_gone_with_its_stream_costs_the_records_not_the_exit_status():
+    """journald stopped with its sockets: the native send is refused and the journal
+    stream (stderr) is a closed pipe. The records are lost, but nothing raises and the
+    process still exits with its own status (Python exits 120 when it cannot flush
+    stderr at exit)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from ticketing_cron.base.log import Log\n"
+            "def refused(*items):\n"
+            "    raise ConnectionRefusedError(111, 'Connection refused')\n"
+            "log = Log(journal=True)\n"
+            "log._send = refused\n"
+            "log.record('sla-check ok: 0 requests unassigned', 'info', {'OUTCOME': 'ok'})\n"
+            "log.record('a warning', 'warning', {})\n"
+            "print('still here', file=sys.stdout, flush=True)\n"
+            "sys.exit(0)\n")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader: every write to stderr is EPIPE
+    proc = subprocess.run([sys.executable, "-c", code], stderr=write_end,
+                          stdout=subprocess.PIPE, text=True, timeout=60,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                              os.path.dirname(os.path.abspath(__file__))))))
+    os.close(write_end)
+    assert proc.stdout == "still here\n"
+    assert proc.returncode == 0
+
+
+def test_a_buffer_stream_that_fails_is_left_alone():
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(28, "No space left on device")
+    log = Log(journal=False, stream=Full(), json_lines=False)
+    log.record("a warning", "warning", {})
+    log.record("another", "err", {})

@@ -92,6 +92,32 @@ def test_overdue_when_a_due_run_left_no_record():
     assert health.judge(t, None, NOW, 50)[0] == "overdue"
 
 
+def test_a_run_that_left_no_record_is_told_by_systemds_words():
+    """journald was stopped with its sockets, or its disk was full: systemd knows the
+    run, the journal does not. status must not report the run before it as the last."""
+    ended = {"started": NOW - 40, "exited": NOW - 30, "result": "exit-code", "status": "69"}
+    state, problem = health.judge(timer(), run(NOW - 100), NOW, 50, service_run=ended)
+    assert state == "failing"
+    assert "the run of 2025-11-29 11:59:20 UTC left no record in the journal" in problem
+    assert "systemd says: exit-code, exit status 69" in problem
+    state, problem = health.judge(timer(), run(NOW - 100), NOW, 50,
+                                  service_run=dict(ended, result="success", status="0"))
+    assert state == "overdue" and "systemd says: success, exit status 0" in problem
+    assert health.judge(timer(), None, NOW, 50, service_run=ended)[0] == "failing"
+    # The run before, a moment before this one began (a start by hand): not its record.
+    assert health.judge(timer(), run(NOW - 40.5), NOW, 50, service_run=ended)[0] == \
+        "failing"
+    # Its record is there (written after the start), or may still be on its way.
+    assert health.judge(timer(), run(NOW - 35), NOW, 50, service_run=ended) == ("ok", None)
+    assert health.judge(timer(), run(NOW - 100), NOW - 20, 50, service_run=ended) == \
+        ("ok", None)
+    # No run known to systemd (a fresh boot), or one under way.
+    assert health.judge(timer(), run(NOW - 100), NOW, 50,
+                        service_run=dict(ended, started=None, exited=None)) == ("ok", None)
+    assert health.judge(timer(), run(NOW - 100), NOW, 50,
+                        service_run=dict(ended, exited=NOW - 50)) == ("ok", None)
+
+
 def test_exit_status():
     assert health.exit_status(["ok", "waiting", "manual", "running"]) == 0
     assert health.exit_status(["ok", "failing"]) == 1
