@@ -335,9 +335,9 @@ def test_a_handler_killed_while_delivering_has_its_alert_sent_once_more(alerts, 
     assert len(alerts.emails()) == 2, "the interrupted alert went out more than twice"
 
 
-def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alerts, serve):
-    """As above for the recovery notice: the streak is forgotten only once the notice
-    reached a channel, so the next good run sends it again."""
+def recovery_killed_while_delivering(alerts, serve, settings=""):
+    """A failure alerted through a webhook that then holds the first recovery notice;
+    the recovery handler is killed while it waits. Returns the webhook."""
     arrived = threading.Event()
 
     def hang_recovery(handler, request):
@@ -346,7 +346,7 @@ def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alert
             time.sleep(30)
         send(handler, 200, {"ok": True})
     hook = serve(hang_recovery)
-    alerts.configure(f'webhook_url = "{hook.url}"\n')
+    alerts.configure(f'webhook_url = "{hook.url}"\n' + settings)
     alerts.run("notify-failure", T0)
     handler = alerts.start("notify-recovery", T0 + timedelta(minutes=1))
     try:
@@ -354,6 +354,13 @@ def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alert
     finally:
         os.killpg(handler.pid, signal.SIGKILL)
         handler.communicate(timeout=10)
+    return hook
+
+
+def test_a_recovery_handler_killed_while_delivering_sends_the_notice_again(alerts, serve):
+    """As above for the recovery notice: the streak is forgotten only once the notice
+    reached a channel, so the next good run sends it again."""
+    hook = recovery_killed_while_delivering(alerts, serve)
     assert alerts.streak()["delivering"] == "recovery"
     proc = alerts.run("notify-recovery", T0 + timedelta(minutes=2))
     assert proc.returncode == 0, proc.stderr
@@ -375,22 +382,7 @@ def test_a_recovery_that_cannot_mark_its_notice_sends_it_once(alerts, hook):
 
 
 def test_a_failure_after_an_interrupted_recovery_begins_a_new_streak(alerts, serve):
-    arrived = threading.Event()
-
-    def hang_recovery(handler, request):
-        if json.loads(request.body)["alert"] == "recovery":
-            arrived.set()
-            time.sleep(30)
-        send(handler, 200, {"ok": True})
-    hook = serve(hang_recovery)
-    alerts.configure(f'webhook_url = "{hook.url}"\nrepeat_interval = "1h"\n')
-    alerts.run("notify-failure", T0)
-    handler = alerts.start("notify-recovery", T0 + timedelta(minutes=1))
-    try:
-        assert arrived.wait(30), "the webhook was never called"
-    finally:
-        os.killpg(handler.pid, signal.SIGKILL)
-        handler.communicate(timeout=10)
+    hook = recovery_killed_while_delivering(alerts, serve, 'repeat_interval = "1h"\n')
     proc = alerts.run("notify-failure", T0 + timedelta(minutes=2))
     assert proc.returncode == 0, proc.stderr
     assert events(hook) == ["failure", "recovery", "failure"]
