@@ -15,7 +15,8 @@ import subprocess
 import time
 
 from ticketing_cron.alerts.delivery import deadline, deliver_each
-from ticketing_cron.alerts.notify import ALARM_MARGIN_S, HANDLER_DEADLINE_S, load_alert_settings
+from ticketing_cron.alerts.notify import (ALARM_MARGIN_S, HANDLER_DEADLINE_S, job_of_unit,
+                                         load_alert_settings)
 from ticketing_cron.alerts.state import DEFAULT_STATE_DIR, state_dir, state_path
 from ticketing_cron.base.errors import EXIT_STATUS, Interrupted, UnavailableError
 from ticketing_cron.base.text import printable
@@ -37,8 +38,7 @@ def handler_unit(unit):
 
 def compose_test(unit, host, now):
     """The test notice: (subject, text, fields), clearly marked as a test."""
-    job = unit.rsplit(".", 1)[0]
-    job = "sla-check" if job == "ticketing-cron" else job.removeprefix("ticketing-cron@")
+    job = job_of_unit(unit) or unit.rsplit(".", 1)[0]
     subject = f"[ticketing-cron] TEST: alerts for {job} on {host} reach you"
     text = (f"This is a test notice, sent at {when(now)} by `ticketing-cron test-alert "
             f"{job}` on {host}.\nNothing failed. A real alert about {unit} comes the same "
