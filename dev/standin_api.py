@@ -278,10 +278,13 @@ def main(argv=None):
              "dedupe": not args.ignore_idempotency_key,
              "paths": {"/api/cron/sla-check", *args.path}}
     host, port = parse_listen(args.listen)
-    server_class = ThreadingHTTPServer
+    # socketserver's listen backlog of 5 drops the connections of many jobs due on the
+    # same second, and their clients resend the SYN a second later: an app's server
+    # (nginx: 511) takes them all.
+    attrs = {"request_queue_size": 128}
     if ":" in host:
-        server_class = type("ThreadingHTTPServerV6", (ThreadingHTTPServer,),
-                            {"address_family": __import__("socket").AF_INET6})
+        attrs["address_family"] = __import__("socket").AF_INET6
+    server_class = type("StandinServer", (ThreadingHTTPServer,), attrs)
     server = server_class((host, port), make_handler(store, secret, state))
     server.daemon_threads = True
     shown = f"[{host}]" if ":" in host else host

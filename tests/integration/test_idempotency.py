@@ -3,6 +3,7 @@ dedupe. Time is faked with libfaketime (Debian's faketime), which starts the run
 at the given moment."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -34,6 +35,28 @@ def test_a_timer_run_sends_its_slot(cli, serve):
     assert request.headers["x-cron-scheduled-at"] == "2026-11-29T17:48:00Z"
     assert result.fields["IDEMPOTENCY_KEY"] == "sla-check:2026-11-29T17:48:00Z"
     assert result.fields["SCHEDULED_AT"] == "2026-11-29T17:48:00Z"
+
+
+def test_a_timer_run_started_ahead_waits_and_sends_the_coming_slot(cli, serve):
+    # The timers elapse a second ahead: the run gets ready, then sends at the slot.
+    server = serve(ok_reply(1))
+    cli.configure(server.url)
+    result = run_at(cli, "2026-11-29 17:47:59", "--scheduled", "sla-check")
+    assert result.status == EXIT["ok"], result.stderr
+    (request,) = server.received
+    assert request.headers["idempotency-key"] == '"sla-check:2026-11-29T17:48:00Z"'
+    assert request.headers["x-cron-scheduled-at"] == "2026-11-29T17:48:00Z"
+    waited = re.search(r"started (\d+) ms ahead of the slot; sent at it", result.stderr)
+    assert waited and 0 < int(waited.group(1)) <= 1000, result.stderr
+
+
+def test_a_run_by_hand_a_moment_before_the_minute_does_not_wait(cli, serve):
+    server = serve(ok_reply(0))
+    cli.configure(server.url)
+    result = run_at(cli, "2026-11-29 17:47:59")
+    (request,) = server.received
+    assert ":manual:" in request.headers["idempotency-key"]
+    assert "ahead of the slot" not in result.stderr
 
 
 def test_a_late_timer_run_is_a_catch_up(cli, serve):

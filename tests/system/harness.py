@@ -30,6 +30,9 @@ ROOTFS_PACKAGES = ["systemd", "systemd-sysv", "dbus", "ca-certificates", "man-db
 ROOTFS_MARKER = ".ticketing-cron-rootfs"
 UNIT = "ticketing-cron.service"
 TIMER = "ticketing-cron.timer"
+# ticketing-cron.timer elapses this long before each minute (second 59); its run sends
+# the request at the minute. A "tick" below is the timer's elapse for a minute.
+TICK_LEAD_S = 1
 FAILURE_UNIT = "ticketing-cron-failure@ticketing-cron.service.service"
 RECOVERY_UNIT = "ticketing-cron-recovery@ticketing-cron.service.service"
 
@@ -402,13 +405,13 @@ class Machine:
                         "ticketing-cron.service to finish its run")
 
     def avoid_boundary(self, needed):
-        """Make sure no tick comes in the next `needed` seconds: if the next minute
-        boundary is nearer, wait until its run is over."""
+        """Make sure no tick comes in the next `needed` seconds: if the next minute's
+        tick (a second before it) is nearer, or under way, wait until its run is over."""
         boundary = next_boundary()
-        if boundary - time.time() < needed:
+        if boundary - TICK_LEAD_S - time.time() < needed:
             sleep_until(boundary + 0.5)
-            wait_for(lambda: (self.last_trigger() or 0) >= boundary - 0.01, 15,
-                     f"the tick at {boundary}")
+            wait_for(lambda: (self.last_trigger() or 0) >= boundary - TICK_LEAD_S - 0.01,
+                     15, f"the tick for {boundary}")
             self.wait_idle()
 
     def journal(self, *args):

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from doc_pointers import EXTERNAL_PAGES, doc_files, man_pages
-from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, next_boundary,
+from harness import (FAILURE_UNIT, RECOVERY_UNIT, TICK_LEAD_S, TIMER, UNIT, next_boundary,
                      parse_timespan, report, sleep_until, wait_for)
 
 pytestmark = pytest.mark.system
@@ -61,8 +61,10 @@ def install_secret(machine, value):
 
 
 def wait_tick(machine, boundary, timeout=20):
-    """Wait until the timer has elapsed at `boundary`; returns when it did."""
-    return wait_for(lambda: (t := machine.last_trigger()) and t >= boundary - 0.01 and t,
+    """Wait until the timer has elapsed for `boundary` (a second ahead of it); returns
+    when it did."""
+    return wait_for(lambda: (t := machine.last_trigger()) and
+                    t >= boundary - TICK_LEAD_S - 0.01 and t,
                     timeout, f"the timer to elapse at the boundary {boundary}")
 
 
@@ -78,10 +80,10 @@ def lag_report(what, boundary, trigger, machine_state, call):
     the timer elapsed); returns the request's lag in seconds."""
     parts = []
     if trigger is not None:
-        parts.append(f"timer elapsed +{(trigger - boundary) * 1000:.0f} ms")
+        parts.append(f"timer elapsed {(trigger - boundary) * 1000:+.0f} ms")
     start = machine_state.get("ExecMainStartTimestamp")
     if start is not None:
-        parts.append(f"process started +{(start - boundary) * 1000:.0f} ms")
+        parts.append(f"process started {(start - boundary) * 1000:+.0f} ms")
     lag = call["received_at"] - boundary
     parts.append(f"API received the request +{lag * 1000:.0f} ms")
     report(f"timer lag ({what}, boundary {time.strftime('%H:%M:%S', time.gmtime(boundary))}"
@@ -95,7 +97,7 @@ def installed(machine, deb):
     the machine had before the install."""
     before = machine.files()
     inside = machine.stage(deb)
-    if next_boundary() - time.time() < 15:  # keep the first tick out of the install
+    if next_boundary() - TICK_LEAD_S - time.time() < 15:  # keep the first tick out of it
         sleep_until(next_boundary() + 0.5)
     started = time.time()
     machine.run(["apt-get", "install", "-y", "--no-install-recommends", inside], timeout=600)

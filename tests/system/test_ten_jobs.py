@@ -1,10 +1,13 @@
 """Ten jobs and the SLA check due on the same minute, in a container of their own: each
 is called exactly once for that minute, with its own slot's Idempotency-Key, and each
-run's summary record is its own unit's. (How late the requests arrive is measured by
+run's summary record is its own unit's; the timers elapse a second ahead and no
+request reaches the app before its minute. (How late the requests arrive is measured by
 dev/bench, never asserted here.)
 """
 
+import calendar
 import os
+import time
 
 import pytest
 
@@ -42,7 +45,8 @@ def ten_jobs(workdir, base_rootfs, deb, secret):
         wait_for(lambda: all(s == "active" for s in machine.run(
             ["systemctl", "is-active", *timers], check=False).stdout.split()), 60,
             "the eleven timers to be active")
-        boundary = next_boundary()
+        # The timers elapse a second ahead of the minute: one that is still 2 s away.
+        boundary = next_boundary(time.time() + 2)
         sleep_until(boundary + 1)
         wait_for(lambda: len([c for c in standin.calls()
                               if c["received_at"] >= boundary]) >= len(JOBS), 60,
@@ -57,8 +61,6 @@ def ten_jobs(workdir, base_rootfs, deb, secret):
 
 
 def iso(moment):
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
@@ -69,6 +71,21 @@ def test_each_job_is_called_once_with_its_own_slot(ten_jobs):
     assert keys == sorted(f"{job}:{iso(boundary)}" for job in JOBS), calls
     assert {c["scheduled_at"] for c in calls} == {iso(boundary)}
     assert all(c["secret_ok"] and c["status"] == 200 for c in calls), calls
+
+
+def test_the_timers_elapse_ahead_and_no_request_comes_before_its_minute(ten_jobs):
+    machine, standin, boundary = ten_jobs
+    calls = [c for c in standin.calls() if c.get("scheduled_at")]
+    assert any(c["scheduled_at"] == iso(boundary) for c in calls)
+    early = [c for c in calls if c["received_at"] < calendar.timegm(
+        time.strptime(c["scheduled_at"], "%Y-%m-%dT%H:%M:%SZ"))]
+    assert early == [], early
+    timers = [unit_of(job).replace(".service", ".timer") for job in JOBS]
+    for timer in timers:
+        out = machine.run(["systemctl", "show", "-P", "NextElapseUSecRealtime", "--timestamp=unix",
+                           timer]).stdout.strip()
+        elapse = int(out.lstrip("@"))
+        assert elapse % 60 == 59 and elapse >= boundary + 59, (timer, out)
 
 
 def test_each_run_writes_its_own_units_summary(ten_jobs):

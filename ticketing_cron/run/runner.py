@@ -14,7 +14,7 @@ from ticketing_cron.config.secret import fingerprint, read_secret
 from ticketing_cron.config.url_secrets import ping_url_of
 from ticketing_cron.http import client
 from ticketing_cron.run.judge import judge
-from ticketing_cron.run.slot import slot_for
+from ticketing_cron.run.slot import slot_for, wait_for_slot
 
 
 def run_job(config_path, job_name, log, environ=os.environ, scheduled=False):
@@ -127,6 +127,11 @@ def call_job(config_path, job_name, log, environ, fields, ping=None, scheduled=F
         from ticketing_cron.run.ping import ping_start
 
         ping_start(job_name, ping_url, fields["REQUEST_ID"], log)
+    # Everything is ready (urllib3 imported, config, secret, request): a run that its
+    # timer started ahead sends now at its slot, not before; the deadline counts from here.
+    waited = wait_for_slot(slot)
+    if waited:
+        log.debug(f"started {client.ms(waited)} ms ahead of the slot; sent at it")
     deadline_at = time.monotonic() + deadline
     with alarm_at(deadline_at, f"the run's deadline of {deadline:g} s (api.deadline or the "
                   f"job's deadline) passed before the API answered"):

@@ -15,6 +15,7 @@ from ticketing_cron.status import health, journal_runs, stats, units
 from ticketing_cron.status.status_text import render
 from ticketing_cron.alerts.run_record import uids_from
 from ticketing_cron.base.timefmt import iso
+from ticketing_cron.run.slot import elapse_served
 
 
 def status(config_path, job_name, fmt, out, err, now=None, output=None):
@@ -165,7 +166,8 @@ def job_report(job, config, now, service, timer, service_props, timer_props, his
         "timer_enabled": None if timer_info is None else
         timer_info["unit_file_state"] in health.ENABLED_STATES,
         "timer_active": None if timer_info is None else timer_info["active_state"] == "active",
-        "next_run": iso(timer_info and timer_info["next_elapse"]),
+        "next_run": iso(timer_info and timer_info["next_elapse"] and
+                        elapse_served(job, timer_info["next_elapse"])),
         "last_run": run_json(last_run),
         "last_success": iso(last_success and last_success["at"]),
         "failure_streak": streak_json(history["day"], last_run, streak_state),

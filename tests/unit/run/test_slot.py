@@ -9,7 +9,7 @@ import pytest
 from ticketing_cron.config.keys import DEFAULT_SCHEDULE
 from ticketing_cron.config.validate import JobConfig
 from ticketing_cron.schedules import match
-from ticketing_cron.run.slot import WINDOW_S, slot_for
+from ticketing_cron.run.slot import WINDOW_S, elapse_served, slot_for, wait_for_slot
 
 RID = "0123456789abcdef0123456789abcdef"
 
@@ -195,3 +195,64 @@ def test_latest_due_in_a_zone_is_the_first_of_two_wall_times():
     due = match.latest_due(match.specs_for("*-*-* 01:30:00"), tz,
                            datetime.datetime(2026, 11, 1, 6, 45, tzinfo=match.UTC))
     assert due == datetime.datetime(2026, 11, 1, 5, 30, tzinfo=match.UTC)
+
+
+# The timers elapse TIMER_LEAD_S (one second) ahead: the run claims the coming elapse
+# and sends at it, never before.
+
+def test_a_run_started_ahead_claims_the_coming_minute_and_waits_for_it():
+    slot = slot_for(job(DEFAULT_SCHEDULE), RID, True, at("2026-11-29 17:47:59", 40))
+    assert (slot.kind, slot.key) == ("scheduled", "sla-check:2026-11-29T17:48:00Z")
+    assert slot.scheduled_at == "2026-11-29T17:48:00Z"
+    assert slot.send_at == at("2026-11-29 17:48:00")
+
+
+def test_ahead_and_on_time_runs_of_two_servers_send_the_same_key():
+    ahead = slot_for(job(DEFAULT_SCHEDULE), "a" * 32, True, at("2026-11-29 17:47:59", 2))
+    late = slot_for(job(DEFAULT_SCHEDULE), "b" * 32, True, at("2026-11-29 17:48:00", 900))
+    assert ahead.key == late.key and late.send_at is None
+
+
+def test_more_than_the_lead_ahead_is_not_the_coming_elapse():
+    early = slot_for(job(DEFAULT_SCHEDULE), RID, True, at("2026-11-29 17:47:58", 900))
+    assert early.send_at is None and early.kind == "catchup"
+    assert early.key == "sla-check:catchup:2026-11-29T17:47:00Z"
+
+
+def test_a_run_by_hand_never_waits():
+    slot = slot_for(job(DEFAULT_SCHEDULE), RID, False, at("2026-11-29 17:47:59", 500))
+    assert slot.kind == "manual" and slot.send_at is None
+
+
+def test_ahead_of_an_hourly_and_a_daily_job_in_a_zone():
+    hourly = slot_for(job("0 * * * *", name="h"), RID, True, at("2026-06-01 12:59:59", 10))
+    assert hourly.key == "h:2026-06-01T13:00:00Z" and hourly.send_at == at("2026-06-01 13:00:00")
+    digest = job("0 7 * * 1-5", "Europe/Berlin", "digest")
+    summer = slot_for(digest, RID, True, at("2026-07-14 04:59:59", 100))
+    assert summer.key == "digest:2026-07-14T05:00:00Z"
+    # Sunday: no elapse a second ahead, and the last one was Friday's.
+    sunday = slot_for(digest, RID, True, at("2026-07-12 04:59:59", 100))
+    assert sunday.kind == "catchup" and sunday.send_at is None
+
+
+def test_the_elapse_a_timer_firing_serves():
+    every = job(DEFAULT_SCHEDULE)
+    assert elapse_served(every, at("2026-11-29 17:47:59")) == at("2026-11-29 17:48:00")
+    assert elapse_served(every, at("2026-11-29 17:48:00")) == at("2026-11-29 17:48:00")
+    assert elapse_served(job(None), at("2026-11-29 17:47:59")) == at("2026-11-29 17:47:59")
+    daily = job("30 2 * * *", "America/New_York", "nightly")
+    assert elapse_served(daily, at("2026-11-29 07:29:59")) == at("2026-11-29 07:30:00")
+
+
+def test_the_wait_ends_at_the_slot_and_never_lasts_more_than_the_lead():
+    slept = []
+    slot = slot_for(job(DEFAULT_SCHEDULE), RID, True, at("2026-11-29 17:47:59", 250))
+    assert wait_for_slot(slot, lambda: at("2026-11-29 17:47:59", 600), slept.append) \
+        == pytest.approx(0.4)
+    # The clock stepped back an hour meanwhile: still at most the lead.
+    assert wait_for_slot(slot, lambda: at("2026-11-29 16:47:59", 600), slept.append) == 1
+    # Past the slot, or no slot to wait for: no sleep at all.
+    assert wait_for_slot(slot, lambda: at("2026-11-29 17:48:00", 1), slept.append) == 0
+    on_time = slot_for(job(DEFAULT_SCHEDULE), RID, True, at("2026-11-29 17:48:00", 5))
+    assert wait_for_slot(on_time, lambda: at("2026-11-29 17:47:00"), slept.append) == 0
+    assert slept == [pytest.approx(0.4), 1]

@@ -39,6 +39,20 @@ def config_with(tmp_path, extra=""):
     return load_config(str(path))
 
 
+def test_next_run_is_the_elapse_the_timer_fires_ahead_of(tmp_path):
+    # The timers elapse a second ahead of their jobs' elapses: the next run shown is
+    # the job's, when its request is sent, not the timer's elapse.
+    config = config_with(tmp_path, '\n[jobs.hourly]\npath = "/x"\nschedule = "hourly"\n')
+    timers = {"ticketing-cron.timer": {"NextElapseUSecRealtime": NOW + 59},
+              "ticketing-cron@hourly.timer": {"NextElapseUSecRealtime": NOW + 3599}}
+    report = status.collect(config, list(config.jobs.values()), NOW,
+                            show=fake_show(timers), history=lambda *a: {
+                                "day": [], "last_run": None, "last_success": None},
+                            load_streak=lambda service: (None, True))
+    assert [j["next_run"] for j in report["jobs"]] == ["2025-11-29T12:01:00Z",
+                                                      "2025-11-29T13:00:00Z"]
+
+
 def test_collect_reports_every_field(tmp_path):
     config = config_with(tmp_path, '\n[jobs.manual]\npath = "/api/cron/manual"\n')
     day = [run(NOW - 60 * i, duration=100 + i, unassigned=2) for i in range(10, 0, -1)]
