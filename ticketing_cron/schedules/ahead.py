@@ -13,11 +13,14 @@ fields (the elapses' seconds must be 00):
 - a run at minute 0: its previous second is in the previous hour, which for hour 0 is on
   the previous day, so the date must be every day (or hour 0 must not be run).
 
-In a zone other than UTC wall-clock arithmetic fails where the clock changes: at a
-change from a to b (local times), a run at a (and at b, going forward) is off by the
-change. Every change of offset in the zone database happens at a quarter of an hour of
-local time (Pacific/Chatham changes at :45, Australia/Lord_Howe by half an hour), so
-in another zone only runs at no quarter of an hour are shifted.
+In a zone other than UTC, wall-clock arithmetic fails where the clock changes. At a
+change from local time a to local time b, the second before a is there while a is
+skipped (going forward); going back, the second before a first comes before the repeated
+time and a only after it (systemd runs a repeated time the first time only).
+systemd-analyze shows both for hourly and every-minute schedules in New York and Berlin.
+Every coming change in the zone database happens at a quarter of an hour of local time,
+before and after it (Pacific/Chatham changes at :45, Australia/Lord_Howe by half an
+hour), so in another zone only schedules with no run at a quarter of an hour are shifted.
 
 Pure: no I/O.
 """
