@@ -62,12 +62,25 @@ def tree(root):
     return found
 
 
-def job_files(name, config, oncalendar, timeout):
-    """The exact files the generator writes for one job other than sla-check."""
+def timer_body(oncalendar, ahead):
+    """A timer drop-in's text after its header: the job's own OnCalendar= values, or
+    (``ahead`` not None) the values one second ahead with the note naming the job's."""
+    note = ""
+    if ahead is not None:
+        note = (f"# The job's schedule: {'; '.join(oncalendar)}.\n# The timer elapses 1 s "
+                "ahead of it: the run gets ready and sends on the second\n# (see "
+                "ticketing-cron(8)).\n")
+    values = oncalendar if ahead is None else ahead
+    return note + "[Timer]\nOnCalendar=\n" + "".join(f"OnCalendar={c}\n" for c in values)
+
+
+def job_files(name, config, oncalendar, timeout, ahead=None):
+    """The exact files the generator writes for one job other than sla-check (``ahead``:
+    the timer's values when they are one second ahead of ``oncalendar``)."""
     head = HEADER.format(job=name, config=config)
     return {
         f"ticketing-cron@{name}.timer.d/ticketing-cron-generator.conf":
-            head + "[Timer]\nOnCalendar=\n" + "".join(f"OnCalendar={c}\n" for c in oncalendar),
+            head + timer_body(oncalendar, ahead),
         f"ticketing-cron@{name}.service.d/ticketing-cron-generator.conf":
             head + f"[Service]\nTimeoutStartSec={timeout}s\n",
         f"timers.target.wants/ticketing-cron@{name}.timer": "-> " + TEMPLATE,
@@ -106,10 +119,11 @@ path = "/api/cron/manual"
     assert (done.returncode, kmsg, done.stderr) == (0, [], "")
     assert files == {
         **job_files("daily-digest", config, ["Mon..Fri *-*-* 07:00:00 Europe/Berlin"], 303),
-        **job_files("hourly", config, ["*-*-* *:00:00 UTC"], 53),
-        **job_files("either-day", config, ["Fri *-*-* 04:30:00 UTC",
-                                           "*-*-01,15 04:30:00 UTC"], 603),
-        **job_files("weekdays", config, ["Mon..Fri 18:00 UTC"], 53),
+        **job_files("hourly", config, ["*-*-* *:00:00 UTC"], 53, ["*-*-* *:59:59 UTC"]),
+        **job_files("either-day", config, ["Fri *-*-* 04:30:00 UTC", "*-*-01,15 04:30:00 UTC"],
+                    603, ["Fri *-*-* 04:29:59 UTC", "*-*-01,15 04:29:59 UTC"]),
+        **job_files("weekdays", config, ["Mon..Fri 18:00 UTC"], 53,
+                    ["Mon..Fri *-*-* 17:59:59 UTC"]),
     }
 
 
@@ -140,7 +154,8 @@ path = "/x"
 schedul = "@daily"
 """)
     assert done.returncode == 0 and done.stderr == ""
-    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53)
+    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
+                               ["*-*-* *:04/5:59 UTC"])
     prefix = "<4>ticketing-cron-generator: "
     assert all(line.startswith(prefix) for line in kmsg)
     assert sorted(line[len(prefix):] for line in kmsg) == sorted([
@@ -179,13 +194,15 @@ path = "/b"
 schedule = "@reboot"
 """, kmsg_exists=False)
     assert done.returncode == 0 and kmsg == []
-    assert files == job_files("good", config, ["*-*-* 00:00:00 UTC"], 53)
+    assert files == job_files("good", config, ["*-*-* 00:00:00 UTC"], 53,
+                               ["*-*-* 23:59:59 UTC"])
     assert "[jobs.bad] skipped: jobs.bad.schedule: @reboot has no calendar equivalent" \
         in done.stderr
 
 
 @pytest.mark.parametrize("extra,timer,service", [
-    # Another schedule: both drop-ins on the packaged units; nothing enabled.
+    # Another schedule: both drop-ins on the packaged units, the timer one second ahead;
+    # nothing enabled.
     ('schedule = "*/5 * * * *"\n', ["*-*-* *:00/5:00 UTC"], 53),
     # The packaged schedule in another zone is the same minutes: nothing at all.
     ('schedule = "* * * * *"\ntimezone = "Asia/Kolkata"\n', None, None),
@@ -200,7 +217,7 @@ def test_sla_check_gets_drop_ins_only_when_it_departs_from_the_packaged_units(
     expected = {}
     if timer:
         expected["ticketing-cron.timer.d/ticketing-cron-generator.conf"] = \
-            head + "[Timer]\nOnCalendar=\n" + "".join(f"OnCalendar={c}\n" for c in timer)
+            head + timer_body(timer, ["*-*-* *:04/5:59 UTC"])
     if service:
         expected["ticketing-cron.service.d/ticketing-cron-generator.conf"] = \
             head + f"[Service]\nTimeoutStartSec={service}s\n"
@@ -224,7 +241,8 @@ schedule = "*/5 * * * *"
 """, blocked=["ticketing-cron@broken.timer.d"])
     assert done.returncode == 0 and done.stderr == ""
     files.pop("ticketing-cron@broken.timer.d")
-    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53)
+    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
+                               ["*-*-* *:04/5:59 UTC"])
     assert len(kmsg) == 1
     assert kmsg[0].startswith("<4>ticketing-cron-generator: [jobs.broken] skipped: cannot "
                               "write its units: ")
@@ -245,6 +263,7 @@ path = "/api/cron/good"
 schedule = "*/5 * * * *"
 """)
     assert done.returncode == 0 and done.stderr == ""
-    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53)
+    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
+                               ["*-*-* *:04/5:59 UTC"])
     assert len(kmsg) == 1 and f"[jobs.{long_name[:60]}" in kmsg[0]
     assert "at most 64 characters" in kmsg[0]

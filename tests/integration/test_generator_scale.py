@@ -6,7 +6,10 @@ interval, across daylight-saving changes). expected/ holds what the generator wr
 it, as systemd runs it, at fixed moments just before daylight-saving changes: every file
 and link and the kernel-log lines, one text file per moment. The files were made by the
 generator as it was before it learned to judge most schedules without systemd-analyze's
-500 elapses, so they hold the new one to the old one's output byte for byte.
+500 elapses, so they hold the new one to the old one's output byte for byte; since
+timers elapse one second ahead, they differ from that output only where a job's timer is
+shifted (its note and OnCalendar= values, each checked against systemd-analyze's elapses
+when the files were rewritten).
 See tests/golden_files.py to regenerate.
 """
 

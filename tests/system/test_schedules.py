@@ -1,7 +1,8 @@
 """Jobs on their own schedules, in a booted container: the generator at daemon-reload,
-a second job firing at the minute boundary with sla-check, its own records and alerts,
-an hourly job in another time zone, a bad schedule, verify and security of the
-generated units, and removal and purge leaving nothing behind.
+a second job's timer elapsing a second ahead of the minute with sla-check's and its
+request sent on the minute, its own records and alerts, an hourly job in another time
+zone (not shifted), a bad schedule, verify and security of the generated units, and
+removal and purge leaving nothing behind.
 
 The tests run in this order and share one container (schedule_support.JobsBox).
 """
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from harness import next_boundary, parse_timestamp, report, sleep_until, wait_for
+from harness import TICK_LEAD_S, next_boundary, parse_timestamp, report, sleep_until, wait_for
 from schedule_support import GENERATED, TIMER_STAMPS
 from ticketing_cron.schedules.unit_dir import system_unit_dir
 
@@ -33,6 +34,12 @@ def trigger(box, timer):
     return parse_timestamp(props["LastTriggerUSec"], props["LastTriggerUSecMonotonic"])
 
 
+def next_elapse(box, timer):
+    """The timer's next elapse (unix seconds), as systemd computed it."""
+    return parse_timestamp(box.machine.show(timer, "NextElapseUSecRealtime")
+                           ["NextElapseUSecRealtime"])
+
+
 def test_a_new_job_is_generated_enabled_and_fires_with_sla_check(jobs_box, jobs_api):
     box = jobs_box
     # Saving the config is all it takes: ticketing-cron-apply.path sees the change and
@@ -42,27 +49,34 @@ def test_a_new_job_is_generated_enabled_and_fires_with_sla_check(jobs_box, jobs_
     wait_for(lambda: box.state(MINUTELY_TIMER)["ActiveState"] == "active", 30,
              f"{MINUTELY_TIMER} to start by itself")
     dropin = box.read(f"{GENERATED}/{MINUTELY_TIMER}.d/ticketing-cron-generator.conf")
-    assert "OnCalendar=*-*-* *:*:00 UTC" in dropin
+    # The job's schedule is every minute; its timer elapses a second before each.
+    assert "# The job's schedule: *-*-* *:*:00 UTC.\n" in dropin, dropin
+    assert "\nOnCalendar=\nOnCalendar=*-*-* *:*:59 UTC\n" in dropin, dropin
     assert box.exists(f"{GENERATED}/timers.target.wants/{MINUTELY_TIMER}", "-L")
     assert box.state(MINUTELY_TIMER)["UnitFileState"] == "enabled-runtime"
     calendar = box.machine.show(MINUTELY_TIMER, "TimersCalendar")["TimersCalendar"]
-    assert "OnCalendar=*-*-* *:*:00 UTC" in calendar, calendar
+    assert "OnCalendar=*-*-* *:*:59 UTC" in calendar, calendar
 
     boundary = next_boundary(time.time() + 2)
+    tick = boundary - TICK_LEAD_S
+    assert next_elapse(box, MINUTELY_TIMER) == tick
     sleep_until(boundary + 1)
     for timer in ("ticketing-cron.timer", MINUTELY_TIMER):
-        fired = wait_for(lambda timer=timer: (t := trigger(box, timer)) and t >= boundary - 0.01
-                         and t,
-                         20, f"{timer} to elapse at {boundary}")
-        report(f"{timer} elapsed +{(fired - boundary) * 1000:.0f} ms after the boundary")
-        assert fired - boundary < 1, f"{timer} elapsed {fired - boundary:.3f} s late"
+        fired = wait_for(lambda timer=timer: (t := trigger(box, timer)) and t >= tick - 0.01
+                         and t, 20, f"{timer} to elapse at {tick}")
+        report(f"{timer} elapsed +{(fired - tick) * 1000:.0f} ms after second 59")
+        assert fired - tick < 1, f"{timer} elapsed {fired - tick:.3f} s late"
+        assert next_elapse(box, timer) == tick + 60, timer
     record = box.wait_summary("minutely", boundary - 1)
     assert record["OUTCOME"] == "ok" and record["_SYSTEMD_UNIT"] == MINUTELY_UNIT
     assert record["MESSAGE"].startswith("minutely ok: ")
     assert box.wait_summary("sla-check", boundary - 1)["_SYSTEMD_UNIT"] == \
         "ticketing-cron.service"
-    assert [t for t in jobs_api.calls("/api/cron/minutely") if t >= boundary]
-    assert [t for t in jobs_api.calls("/api/cron/sla-check") if t >= boundary]
+    for path in ("/api/cron/minutely", "/api/cron/sla-check"):
+        calls = jobs_api.calls(path)
+        assert [t for t in calls if t >= boundary], path
+        # Sent on the minute, not when the timer elapsed.
+        assert not [t for t in calls if tick - 0.5 <= t < boundary], (path, calls, boundary)
 
 
 def test_the_job_alerts_through_its_own_failure_handler(jobs_box, jobs_api):
@@ -100,7 +114,12 @@ def test_an_hourly_job_in_another_zone_shows_its_next_elapse(jobs_box, jobs_api)
     shown = re.search(r"\w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", line).group(1)
     now = time.time()
     expected = (int(now - 1800) // 3600 + 1) * 3600 + 1800  # the next hh:30:00 UTC
+    # Minute 0 in a zone with a half-hour offset is not shifted: the job's own elapse.
     assert shown == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(expected)), line
+    assert next_elapse(box, "ticketing-cron@hourly.timer") == expected
+    dropin = box.read(f"{GENERATED}/ticketing-cron@hourly.timer.d/ticketing-cron-generator.conf")
+    assert dropin.endswith("[Timer]\nOnCalendar=\nOnCalendar=*-*-* *:00:00 Asia/Kolkata\n")
+    assert "one second ahead" not in dropin and "The job's schedule" not in dropin
     assert "ticketing-cron@minutely.timer" in listing and "ticketing-cron.timer" in listing
     timeout = box.machine.show("ticketing-cron@hourly.service", "TimeoutStartUSec")
     assert timeout["TimeoutStartUSec"] == "10min 3s"

@@ -15,6 +15,7 @@ from ticketing_cron.base.text import one_line
 from ticketing_cron.config.keys import DEFAULT_CONFIG_PATH, DEFAULT_JOB, DEFAULT_SCHEDULE
 from ticketing_cron.config.load import each_job, read_toml
 from ticketing_cron.config.validate import Config, table, validate_api
+from ticketing_cron.schedules.ahead import LEAD_S, ahead_lines
 from ticketing_cron.schedules.unit_dir import system_unit_dir
 
 GENERATOR = "/usr/lib/systemd/system-generators/ticketing-cron-generator"
@@ -142,9 +143,25 @@ def without_zone(normalized):
 
 
 def write_timer(out_dir, unit, config_path, plan):
-    """The timer drop-in: the job's OnCalendar= lines, replacing the packaged ones."""
-    body = "[Timer]\nOnCalendar=\n" + "".join(f"OnCalendar={line}\n" for line in plan.oncalendar)
+    """The timer drop-in: the job's OnCalendar= lines, replacing the packaged ones, one
+    second ahead where every line can be shifted exactly (see schedules.ahead)."""
+    lines = timer_lines(plan)
+    note = ""
+    if lines != plan.oncalendar:
+        note = ("# The job's schedule: " + "; ".join(plan.oncalendar) + ".\n# The timer "
+                f"elapses {LEAD_S} s ahead of it: the run gets ready and sends on the "
+                "second\n# (see ticketing-cron(8)).\n")
+    body = note + "[Timer]\nOnCalendar=\n" + "".join(f"OnCalendar={line}\n" for line in lines)
     write_dropin(out_dir, unit, config_path, plan.job.name, body)
+
+
+def timer_lines(plan):
+    """The timer's OnCalendar= values for ``plan``: every line's ahead values, or the
+    job's own lines when any of them cannot be shifted (a timer is ahead or not)."""
+    shifted = [ahead_lines(n) for n in plan.normalized]
+    if any(values is None for values in shifted):
+        return plan.oncalendar
+    return tuple(value for values in shifted for value in values)
 
 
 def write_service(out_dir, unit, config_path, plan):

@@ -2,7 +2,8 @@
 
 import os
 
-from ticketing_cron.schedules.generator import generate
+from ticketing_cron.schedules.generator import generate, timer_lines
+from ticketing_cron.schedules.plan import Plan
 
 CONFIG = ('[api]\nbase_url = "https://tickets.acme.test"\n\n'
           '[jobs.sla-check]\npath = "/s"\nschedule = "*/5 * * * *"\n\n'
@@ -35,3 +36,23 @@ def test_a_name_too_long_for_a_file_name_is_skipped_the_others_generated(tmp_pat
     for job in ("aaa", "zzz"):
         assert os.path.islink(out / "timers.target.wants" / f"ticketing-cron@{job}.timer")
     assert os.path.isfile(out / "ticketing-cron.timer.d" / "ticketing-cron-generator.conf")
+
+
+def plan_of(oncalendar, normalized):
+    """A Plan with only what timer_lines reads."""
+    return Plan(job=None, oncalendar=tuple(oncalendar), normalized=tuple(normalized),
+                next_runs=None, shortest_s=None, timeout_s=53)
+
+
+def test_the_timer_is_ahead_when_every_line_can_be_shifted():
+    plan = plan_of(["Fri *-*-* 04:30:00 UTC", "*-*-01,15 04:30:00 UTC"],
+                   ["Fri *-*-* 04:30:00 UTC", "*-*-01,15 04:30:00 UTC"])
+    assert timer_lines(plan) == ("Fri *-*-* 04:29:59 UTC", "*-*-01,15 04:29:59 UTC")
+
+
+def test_one_line_that_cannot_be_shifted_keeps_all_the_jobs_own_lines():
+    """A timer is ahead or not: mixed, a line at second 59 would share its elapse with
+    the next second's line one second ahead."""
+    plan = plan_of(["*-*-* *:*:59 UTC", "*-*-* *:05:00 UTC"],
+                   ["*-*-* *:*:59 UTC", "*-*-* *:05:00 UTC"])
+    assert timer_lines(plan) == plan.oncalendar

@@ -1,0 +1,121 @@
+"""A job's timer one second ahead of its schedule, where that can be said exactly.
+
+The timer elapses LEAD_S before each run is due, so that the run has started Python,
+read its config and secret and built its request when the second comes, and sends then.
+A shifted OnCalendar= value must elapse at exactly the job's elapses minus LEAD_S, never
+more, never fewer; where the rules below cannot show that, there is no shift and the
+job's own line is kept (its run then starts on the second, as without the lead).
+
+The rules take systemd's normal form of one expression and work on its minute and hour
+fields (the elapses' seconds must be 00):
+
+- no run at minute 0: each run's previous second is in the same hour, on the same day;
+- a run at minute 0: its previous second is in the previous hour, which for hour 0 is on
+  the previous day, so the date must be every day (or hour 0 must not be run).
+
+In a zone other than UTC, wall-clock arithmetic fails where the clock changes. At a
+change from local time a to local time b, the second before a is there while a is
+skipped (going forward); going back, the second before a first comes before the repeated
+time and a only after it (systemd runs a repeated time the first time only).
+systemd-analyze shows both for hourly and every-minute schedules in New York and Berlin.
+Every coming change in the zone database happens at a quarter of an hour of local time,
+before and after it (Pacific/Chatham changes at :45, Australia/Lord_Howe by half an
+hour), so in another zone only schedules with no run at a quarter of an hour are shifted.
+
+Pure: no I/O.
+"""
+
+from ticketing_cron.schedules import match
+
+LEAD_S = 1
+# Minutes of the hour at which a zone's clock may change; 0 is refused by the rules.
+QUARTERS = frozenset({15, 30, 45})
+EVERY_DAY = "*-*-*"
+
+
+def ahead_lines(normalized):
+    """The OnCalendar= values that elapse exactly LEAD_S before ``normalized`` does.
+
+    Args:
+        normalized: one calendar expression in systemd's normal form, with its zone, as
+            `systemd-analyze calendar` prints it ("Mon..Fri *-*-* 03:00:00 UTC").
+    Returns:
+        A tuple of one or two calendar expressions (with the same zone) whose elapses,
+        merged, are the expression's elapses minus one second; None when the rules
+        cannot say so (seconds other than 00, "~" or fractions in the time, minute 0
+        with a date restriction on hour 0, minute 0 or a quarter hour in a zone other
+        than UTC, text not in normal form).
+    Raises:
+        Nothing.
+    """
+    words = normalized.split()
+    if len(words) not in (3, 4):
+        return None
+    *weekdays, date, clock, zone = words
+    fields = clock.split(":")
+    if len(fields) != 3 or fields[2] != "00":
+        return None
+    try:
+        hours = match.values(fields[0], 0, 23)
+        minutes = match.values(fields[1], 0, 59)
+    except match.Unsupported:
+        return None
+    day = " ".join(weekdays + [date])
+    every_day = date == EVERY_DAY and not weekdays
+    if 0 not in minutes:
+        if zone != "UTC" and minutes & QUARTERS:
+            return None
+        return (f"{day} {hour_list(hours)}:{minute_list(m - 1 for m in minutes)}:59 {zone}",)
+    if zone != "UTC":
+        return None
+    if len(hours) == 24:
+        if not every_day:
+            return None
+        return (f"{day} *:{minute_list((m - 1) % 60 for m in minutes)}:59 {zone}",)
+    if 0 in hours and not every_day:
+        return None
+    values = []
+    if minutes - {0}:
+        values.append(f"{day} {hour_list(hours)}:"
+                      f"{minute_list(m - 1 for m in minutes - {0})}:59 {zone}")
+    values.append(f"{day} {hour_list((h - 1) % 24 for h in hours)}:59:59 {zone}")
+    return tuple(values)
+
+
+def hour_list(hours):
+    """A set of hours in systemd's syntax (see render)."""
+    return render(hours, 23)
+
+
+def minute_list(minutes):
+    """A set of minutes in systemd's syntax (see render)."""
+    return render(minutes, 59)
+
+
+def render(numbers, high):
+    """Numbers from 0 to ``high`` as one systemd calendar component.
+
+    Args:
+        numbers: a non-empty iterable of ints within 0..high.
+    Returns:
+        "*" for all of them; "aa/s" for every s-th from aa to the end; otherwise a comma
+        list of two-digit numbers and "aa..bb" runs of three or more.
+    """
+    ordered = sorted(set(numbers))
+    if len(ordered) == high + 1:
+        return "*"
+    first = ordered[0]
+    if len(ordered) >= 3:
+        step = ordered[1] - first
+        if ordered == list(range(first, high + 1, step)) and step > 1:
+            return f"{first:02d}/{step}"
+    items, start = [], 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
+            run = ordered[start:i]
+            if len(run) >= 3:
+                items.append(f"{run[0]:02d}..{run[-1]:02d}")
+            else:
+                items.extend(f"{n:02d}" for n in run)
+            start = i
+    return ",".join(items)
