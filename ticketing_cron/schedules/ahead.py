@@ -25,9 +25,10 @@ hour), so in another zone only schedules with no run at a quarter of an hour are
 Pure: no I/O.
 """
 
+from ticketing_cron.config.keys import TIMER_LEAD_S
 from ticketing_cron.schedules import match
 
-LEAD_S = 1
+LEAD_S = TIMER_LEAD_S  # the run's side of the lead is run/slot.py
 # Minutes of the hour at which a zone's clock may change; 0 is refused by the rules.
 QUARTERS = frozenset({15, 30, 45})
 EVERY_DAY = "*-*-*"
