@@ -155,7 +155,7 @@ schedul = "@daily"
 """)
     assert done.returncode == 0 and done.stderr == ""
     assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
-                               ["*-*-* *:04/5:59 UTC"])
+                               ["*-*-* *:04..59/5:59 UTC"])
     prefix = "<4>ticketing-cron-generator: "
     assert all(line.startswith(prefix) for line in kmsg)
     assert sorted(line[len(prefix):] for line in kmsg) == sorted([
@@ -217,7 +217,7 @@ def test_sla_check_gets_drop_ins_only_when_it_departs_from_the_packaged_units(
     expected = {}
     if timer:
         expected["ticketing-cron.timer.d/ticketing-cron-generator.conf"] = \
-            head + timer_body(timer, ["*-*-* *:04/5:59 UTC"])
+            head + timer_body(timer, ["*-*-* *:04..59/5:59 UTC"])
     if service:
         expected["ticketing-cron.service.d/ticketing-cron-generator.conf"] = \
             head + f"[Service]\nTimeoutStartSec={service}s\n"
@@ -242,7 +242,7 @@ schedule = "*/5 * * * *"
     assert done.returncode == 0 and done.stderr == ""
     files.pop("ticketing-cron@broken.timer.d")
     assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
-                               ["*-*-* *:04/5:59 UTC"])
+                               ["*-*-* *:04..59/5:59 UTC"])
     assert len(kmsg) == 1
     assert kmsg[0].startswith("<4>ticketing-cron-generator: [jobs.broken] skipped: cannot "
                               "write its units: ")
@@ -264,6 +264,6 @@ schedule = "*/5 * * * *"
 """)
     assert done.returncode == 0 and done.stderr == ""
     assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
-                               ["*-*-* *:04/5:59 UTC"])
+                               ["*-*-* *:04..59/5:59 UTC"])
     assert len(kmsg) == 1 and f"[jobs.{long_name[:60]}" in kmsg[0]
     assert "at most 64 characters" in kmsg[0]

@@ -19,9 +19,12 @@ from ticketing_cron.schedules.unit_dir import system_unit_dir
 pytestmark = pytest.mark.system
 
 MINUTELY = '[jobs.minutely]\npath = "/api/cron/minutely"\nschedule = "* * * * *"\n'
-# Minute 0 in Kolkata (UTC+05:30) is minute 30 in UTC.
+# Minute 0 in Kolkata (UTC+05:30) is minute 30 in UTC; Kolkata keeps its offset, so the
+# timer is a second ahead. Berlin changes its clocks: minute 0 there is not shifted.
 HOURLY = ('[jobs.hourly]\npath = "/api/cron/hourly"\nschedule = "0 * * * *"\n'
-          'timezone = "Asia/Kolkata"\ndeadline = 600\n')
+          'timezone = "Asia/Kolkata"\ndeadline = 600\n\n'
+          '[jobs.berlin]\npath = "/api/cron/hourly"\nschedule = "0 * * * *"\n'
+          'timezone = "Europe/Berlin"\ndeadline = 600\n')
 BROKEN = '[jobs.month-end]\npath = "/api/cron/month-end"\nschedule = "0 23 L * *"\n'
 MINUTELY_UNIT = "ticketing-cron@minutely.service"
 MINUTELY_TIMER = "ticketing-cron@minutely.timer"
@@ -104,8 +107,11 @@ def test_the_job_alerts_through_its_own_failure_handler(jobs_box, jobs_api):
 def test_an_hourly_job_in_another_zone_shows_its_next_elapse(jobs_box, jobs_api):
     box = jobs_box
     half_past = (int(time.time() - 1800) // 3600 + 1) * 3600 + 1800
-    if half_past - time.time() < 15:  # keep the elapse out of the few seconds below
+    if half_past - time.time() < 15:  # keep the elapses out of the few seconds below
         sleep_until(half_past + 1)
+    full_hour = (int(time.time()) // 3600 + 1) * 3600
+    if full_hour - time.time() < 15:
+        sleep_until(full_hour + 1)
     box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY)
     box.reload()
     listing = box.machine.run(["systemctl", "list-timers", "--all", "ticketing-cron*"]).stdout
@@ -114,12 +120,19 @@ def test_an_hourly_job_in_another_zone_shows_its_next_elapse(jobs_box, jobs_api)
     shown = re.search(r"\w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", line).group(1)
     now = time.time()
     expected = (int(now - 1800) // 3600 + 1) * 3600 + 1800  # the next hh:30:00 UTC
-    # Minute 0 in a zone with a half-hour offset is not shifted: the job's own elapse.
-    assert shown == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(expected)), line
-    assert next_elapse(box, "ticketing-cron@hourly.timer") == expected
+    # A second before the job's elapse.
+    assert shown == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(expected - 1)), line
+    assert next_elapse(box, "ticketing-cron@hourly.timer") == expected - TICK_LEAD_S
     dropin = box.read(f"{GENERATED}/ticketing-cron@hourly.timer.d/ticketing-cron-generator.conf")
-    assert dropin.endswith("[Timer]\nOnCalendar=\nOnCalendar=*-*-* *:00:00 Asia/Kolkata\n")
-    assert "one second ahead" not in dropin and "The job's schedule" not in dropin
+    assert dropin.endswith("# The job's schedule: *-*-* *:00:00 Asia/Kolkata.\n# The timer "
+                           "elapses 1 s ahead of it: the run gets ready and sends on the "
+                           "second\n# (see ticketing-cron(8)).\n[Timer]\nOnCalendar=\n"
+                           "OnCalendar=*-*-* *:59:59 Asia/Kolkata\n"), dropin
+    # Not shifted: the job's own elapse, the next full hour.
+    assert next_elapse(box, "ticketing-cron@berlin.timer") == (int(now) // 3600 + 1) * 3600
+    dropin = box.read(f"{GENERATED}/ticketing-cron@berlin.timer.d/ticketing-cron-generator.conf")
+    assert dropin.endswith("[Timer]\nOnCalendar=\nOnCalendar=*-*-* *:00:00 Europe/Berlin\n")
+    assert "The job's schedule" not in dropin
     assert "ticketing-cron@minutely.timer" in listing and "ticketing-cron.timer" in listing
     timeout = box.machine.show("ticketing-cron@hourly.service", "TimeoutStartUSec")
     assert timeout["TimeoutStartUSec"] == "10min 3s"
@@ -160,7 +173,7 @@ def test_a_bad_schedule_is_named_and_the_other_jobs_keep_running(jobs_box, jobs_
     # Edited but not reloaded (the path unit stopped, as by an administrator who
     # applies by hand): check says so.
     box.machine.run(["systemctl", "stop", "ticketing-cron-apply.path"])
-    box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY.replace("0 * * * *", "5 * * * *"))
+    box.configure(jobs_api.url, MINUTELY + "\n" + HOURLY.replace("0 * * * *", "5 * * * *", 1))
     check = box.machine.run(["ticketing-cron", "check"], check=False)
     assert check.returncode == 0, check.stderr
     assert "(ticketing-cron@hourly.timer); run systemctl daemon-reload" in check.stderr

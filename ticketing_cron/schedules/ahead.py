@@ -21,6 +21,8 @@ systemd-analyze shows both for hourly and every-minute schedules in New York and
 Every coming change in the zone database happens at a quarter of an hour of local time,
 before and after it (Pacific/Chatham changes at :45, Australia/Lord_Howe by half an
 hour), so in another zone only schedules with no run at a quarter of an hour are shifted.
+A zone whose offset never changes again (Asia/Kolkata, Asia/Tokyo) is like UTC; the
+caller, who can read the zone database, says so.
 
 Pure: no I/O.
 """
@@ -34,18 +36,20 @@ QUARTERS = frozenset({15, 30, 45})
 EVERY_DAY = "*-*-*"
 
 
-def ahead_lines(normalized):
+def ahead_lines(normalized, fixed=False):
     """The OnCalendar= values that elapse exactly LEAD_S before ``normalized`` does.
 
     Args:
         normalized: one calendar expression in systemd's normal form, with its zone, as
             `systemd-analyze calendar` prints it ("Mon..Fri *-*-* 03:00:00 UTC").
+        fixed: True when the expression's zone keeps one offset from UTC from now on
+            (UTC itself always does).
     Returns:
         A tuple of one or two calendar expressions (with the same zone) whose elapses,
         merged, are the expression's elapses minus one second; None when the rules
         cannot say so (seconds other than 00, "~" or fractions in the time, minute 0
-        with a date restriction on hour 0, minute 0 or a quarter hour in a zone other
-        than UTC, text not in normal form).
+        with a date restriction on hour 0, minute 0 or a quarter hour in a zone whose
+        offset changes, text not in normal form).
     Raises:
         Nothing.
     """
@@ -56,6 +60,8 @@ def ahead_lines(normalized):
     fields = clock.split(":")
     if len(fields) != 3 or fields[2] != "00":
         return None
+    if "/" in date or skips_its_start(fields[0], 23) or skips_its_start(fields[1], 59):
+        return None
     try:
         hours = match.values(fields[0], 0, 23)
         minutes = match.values(fields[1], 0, 59)
@@ -63,11 +69,12 @@ def ahead_lines(normalized):
         return None
     day = " ".join(weekdays + [date])
     every_day = date == EVERY_DAY and not weekdays
+    fixed = fixed or zone == "UTC"
     if 0 not in minutes:
-        if zone != "UTC" and minutes & QUARTERS:
+        if not fixed and minutes & QUARTERS:
             return None
         return (f"{day} {hour_list(hours)}:{minute_list(m - 1 for m in minutes)}:59 {zone}",)
-    if zone != "UTC":
+    if not fixed:
         return None
     if len(hours) == 24:
         if not every_day:
@@ -81,6 +88,24 @@ def ahead_lines(normalized):
                       f"{minute_list(m - 1 for m in minutes - {0})}:59 {zone}")
     values.append(f"{day} {hour_list((h - 1) % 24 for h in hours)}:59:59 {zone}")
     return tuple(values)
+
+
+def skips_its_start(text, high):
+    """True when a component has an open-ended repetition ("00/7") that systemd 252
+    evaluates wrongly: past its last value it carries into the next hour (day) at
+    last + step, beyond the start value, and at local midnight (the first of the month)
+    the start is skipped (23:56 -> 00:07 for "*:00/7"). The job's own elapses are then
+    not the schedule's, and a shift would not match them. Unparsable text: False."""
+    for item in text.split(","):
+        start, slash, step = item.partition("/")
+        if not slash or ".." in start or not step.isdigit() or int(step) == 0:
+            continue
+        first = 0 if start == "*" else int(start) if start.isdigit() else None
+        if first is not None and first <= high:
+            last = first + (high - first) // int(step) * int(step)
+            if last + int(step) - (high + 1) > first:
+                return True
+    return False
 
 
 def hour_list(hours):
@@ -99,8 +124,9 @@ def render(numbers, high):
     Args:
         numbers: a non-empty iterable of ints within 0..high.
     Returns:
-        "*" for all of them; "aa/s" for every s-th from aa to the end; otherwise a comma
-        list of two-digit numbers and "aa..bb" runs of three or more.
+        "*" for all of them; "aa..bb/s" for every s-th from aa to the end (bounded:
+        see skips_its_start); otherwise a comma list of two-digit numbers and "aa..bb"
+        runs of three or more.
     """
     ordered = sorted(set(numbers))
     if len(ordered) == high + 1:
@@ -109,7 +135,7 @@ def render(numbers, high):
     if len(ordered) >= 3:
         step = ordered[1] - first
         if ordered == list(range(first, high + 1, step)) and step > 1:
-            return f"{first:02d}/{step}"
+            return f"{first:02d}..{ordered[-1]:02d}/{step}"
     items, start = [], 0
     for i in range(1, len(ordered) + 1):
         if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:

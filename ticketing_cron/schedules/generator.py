@@ -7,8 +7,10 @@ secret, and never fails: a problem is logged to /dev/kmsg and the job skipped.
 """
 
 import datetime
+import functools
 import os
 import sys
+import time
 
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.base.text import one_line
@@ -158,10 +160,26 @@ def write_timer(out_dir, unit, config_path, plan):
 def timer_lines(plan):
     """The timer's OnCalendar= values for ``plan``: every line's ahead values, or the
     job's own lines when any of them cannot be shifted (a timer is ahead or not)."""
-    shifted = [ahead_lines(n) for n in plan.normalized]
+    fixed = fixed_offset(plan.job.timezone)
+    shifted = [ahead_lines(n, fixed) for n in plan.normalized]
     if any(values is None for values in shifted):
         return plan.oncalendar
     return tuple(value for values in shifted for value in values)
+
+
+@functools.lru_cache(maxsize=None)
+def fixed_offset(zone):
+    """True when time zone ``zone`` keeps one offset from UTC from now on (UTC does);
+    False when it changes or its file cannot be read."""
+    if zone == "UTC":
+        return True
+    from ticketing_cron.schedules import zonetable
+
+    try:
+        table = zonetable.table(zone, int(time.time()))
+    except (zonetable.Unknown, ValueError, OSError, KeyError):  # KeyError: no such zone
+        return False
+    return not table.changes and table.known_until is None
 
 
 def write_service(out_dir, unit, config_path, plan):

@@ -21,8 +21,10 @@ def test_the_lead_is_one_second():
     ("*-*-01,15 04:30:00 UTC", ("*-*-01,15 04:29:59 UTC",)),
     ("*-*~01 03:15:00 UTC", ("*-*~01 03:14:59 UTC",)),
     ("2027-*-* 10:52:00 UTC", ("2027-*-* 10:51:59 UTC",)),
-    ("*-*-* 01/2:05:00 UTC", ("*-*-* 01/2:04:59 UTC",)),
+    ("*-*-* 01/2:05:00 UTC", ("*-*-* 01..23/2:04:59 UTC",)),
     ("*-*-* *:05..10/5:00 UTC", ("*-*-* *:04,09:59 UTC",)),
+    ("*-*-* *:03/20:00 UTC", ("*-*-* *:02..42/20:59 UTC",)),
+    ("*-*-* *:00..56/7:00 UTC", ("*-*-* *:06,13,20,27,34,41,48,55,59:59 UTC",)),
     # ... also in another zone when no run is at a quarter of an hour.
     ("*-*-* 08..18:05,35:00 Europe/Berlin", ("*-*-* 08..18:04,34:59 Europe/Berlin",)),
     ("*-*-* 02:17:00 America/New_York", ("*-*-* 02:16:59 America/New_York",)),
@@ -31,7 +33,7 @@ def test_the_lead_is_one_second():
     # Minute 0, every hour, every day: the previous hour's last second.
     ("*-*-* *:00:00 UTC", ("*-*-* *:59:59 UTC",)),
     ("*-*-* *:*:00 UTC", ("*-*-* *:*:59 UTC",)),
-    ("*-*-* *:00/5:00 UTC", ("*-*-* *:04/5:59 UTC",)),
+    ("*-*-* *:00/5:00 UTC", ("*-*-* *:04..59/5:59 UTC",)),
     ("*-*-* *:00,30:00 UTC", ("*-*-* *:29,59:59 UTC",)),
     # Minute 0 at named hours: the other minutes, and the previous hours' last second.
     ("*-*-* 00:00:00 UTC", ("*-*-* 23:59:59 UTC",)),
@@ -39,7 +41,7 @@ def test_the_lead_is_one_second():
     ("Mon..Fri *-*-* 09:00:00 UTC", ("Mon..Fri *-*-* 08:59:59 UTC",)),
     ("*-*-01 09:00:00 UTC", ("*-*-01 08:59:59 UTC",)),
     ("*-*-* 00,12:00,30:00 UTC", ("*-*-* 00,12:29:59 UTC", "*-*-* 11,23:59:59 UTC")),
-    ("*-*-* 01/2:00:00 UTC", ("*-*-* 00/2:59:59 UTC",)),
+    ("*-*-* 01/2:00:00 UTC", ("*-*-* 00..22/2:59:59 UTC",)),
     ("*-*-* 08..18:00/15:00 UTC",
      ("*-*-* 08..18:14,29,44:59 UTC", "*-*-* 07..17:59:59 UTC")),
 ])
@@ -73,6 +75,13 @@ def test_a_shiftable_schedule_gets_the_values_one_second_ahead(normalized, ahead
     "*-*-* *:30:00 Australia/Lord_Howe",
     "*-*-* 02:45:00 Pacific/Chatham",
     "*-*-* *:15:00 Europe/Berlin",
+    # An open-ended repetition that systemd 252 evaluates wrongly at midnight (it skips
+    # 00:00 of "*:00/7": 23:56 -> 00:07) and a repetition of days.
+    "*-*-* *:00/7:00 UTC",
+    "*-*-* *:00/25:00 UTC",
+    "*-*-* 00/7:00:00 UTC",
+    "*-*-* 00/5:30:00 UTC",
+    "*-*-01/10 03:15:00 UTC",
     # Not systemd's normal form.
     "*:00 UTC",
     "hourly UTC",
@@ -95,12 +104,29 @@ def test_what_cannot_be_shifted_exactly_gets_none(normalized):
     ([1, 2], 23, "01,02"),
     ([8, 9, 10, 11], 23, "08..11"),
     ([1, 2, 3, 7, 9, 10], 59, "01..03,07,09,10"),
-    (range(4, 60, 5), 59, "04/5"),
-    (range(1, 24, 2), 23, "01/2"),
-    (range(0, 24, 2), 23, "00/2"),
-    # A progression that stops before the end is a list: "a/s" runs to the end.
+    (range(4, 60, 5), 59, "04..59/5"),
+    (range(1, 24, 2), 23, "01..23/2"),
+    (range(0, 24, 2), 23, "00..22/2"),
+    (range(3, 60, 20), 59, "03..43/20"),
+    # A progression that stops before the end is a list.
     ([4, 9, 14], 59, "04,09,14"),
-    ([59, 14, 29, 44], 59, "14/15"),
+    ([59, 14, 29, 44], 59, "14..59/15"),
 ])
 def test_sets_are_written_as_systemd_reads_them(numbers, high, text):
     assert render(numbers, high) == text
+
+
+@pytest.mark.parametrize("normalized,ahead", [
+    ("*-*-* *:00:00 Asia/Kolkata", ("*-*-* *:59:59 Asia/Kolkata",)),
+    ("*-*-* 00:00:00 Asia/Tokyo", ("*-*-* 23:59:59 Asia/Tokyo",)),
+    ("*-*-* 02:30:00 Asia/Kolkata", ("*-*-* 02:29:59 Asia/Kolkata",)),
+    ("Mon..Fri *-*-* 09:00:00 Asia/Tokyo", ("Mon..Fri *-*-* 08:59:59 Asia/Tokyo",)),
+])
+def test_a_zone_that_keeps_its_offset_is_shifted_as_utc_is(normalized, ahead):
+    assert ahead_lines(normalized, fixed=True) == ahead
+    assert ahead_lines(normalized) is None
+
+
+def test_a_fixed_zone_still_needs_seconds_00_and_every_day_for_hour_0():
+    assert ahead_lines("*-*-01 00:00:00 Asia/Kolkata", fixed=True) is None
+    assert ahead_lines("*-*-* *:*:30 Asia/Kolkata", fixed=True) is None

@@ -1,6 +1,7 @@
 """The generator's own error handling: one job's failure never costs another its units."""
 
 import os
+from types import SimpleNamespace
 
 from ticketing_cron.schedules.generator import generate, timer_lines
 from ticketing_cron.schedules.plan import Plan
@@ -40,7 +41,8 @@ def test_a_name_too_long_for_a_file_name_is_skipped_the_others_generated(tmp_pat
 
 def plan_of(oncalendar, normalized):
     """A Plan with only what timer_lines reads."""
-    return Plan(job=None, oncalendar=tuple(oncalendar), normalized=tuple(normalized),
+    return Plan(job=SimpleNamespace(timezone="UTC"), oncalendar=tuple(oncalendar),
+                normalized=tuple(normalized),
                 next_runs=None, shortest_s=None, timeout_s=53)
 
 
