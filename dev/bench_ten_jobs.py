@@ -88,7 +88,10 @@ FLOOR_DROPINS = {
     "ticketing-cron.service": "[Service]\nExecStart=\nExecStart=/usr/bin/python3 "
                               "/usr/local/lib/bench_bare.py {url}/api/cron/sla-check "
                               "/run/credentials/%n/cron-secret\n",
-    "ticketing-cron.timer": "[Timer]\nOnCalendar=\nOnCalendar=*-*-* *:*:00\n"}
+    # Persistent= off: the switch from second 59 to second 0 would otherwise catch up
+    # on the minute's second 0 that just went by (its timer last elapsed at second 59).
+    "ticketing-cron.timer": "[Timer]\nOnCalendar=\nOnCalendar=*-*-* *:*:00 UTC\n"
+                            "Persistent=false\n"}
 FLOOR_DROPINS["ticketing-cron@.service"] = FLOOR_DROPINS["ticketing-cron.service"]
 FLOOR_DROPINS["ticketing-cron@.timer"] = FLOOR_DROPINS["ticketing-cron.timer"]
 
