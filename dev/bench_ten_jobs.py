@@ -88,20 +88,27 @@ FLOOR_DROPINS = {
     "ticketing-cron.service": "[Service]\nExecStart=\nExecStart=/usr/bin/python3 "
                               "/usr/local/lib/bench_bare.py {url}/api/cron/sla-check "
                               "/run/credentials/%n/cron-secret\n",
-    # Persistent= off: the switch from second 59 to second 0 would otherwise catch up
-    # on the minute's second 0 that just went by (its timer last elapsed at second 59).
+    # Without Persistent=, so that set_floor's restart counts from now (see there).
     "ticketing-cron.timer": "[Timer]\nOnCalendar=\nOnCalendar=*-*-* *:*:00 UTC\n"
                             "Persistent=false\n"}
 FLOOR_DROPINS["ticketing-cron@.service"] = FLOOR_DROPINS["ticketing-cron.service"]
 FLOOR_DROPINS["ticketing-cron@.timer"] = FLOOR_DROPINS["ticketing-cron.timer"]
 
 
-def set_floor(machine, url, on):
+def set_floor(machine, url, timers, on):
     """Make every job's unit run the bare urllib3 POST (dev/bench_bare.py) instead of
     ticketing-cron, in the same units and sandbox, started by timers ON the minute
     rather than a second ahead (on): eleven cold starts at once, the best a process per
     job started at the minute can do. Or (not on) run ticketing-cron as packaged again.
-    The drop-ins' name sorts after the generator's, so that they win."""
+    The drop-ins' name sorts after the generator's, so that they win.
+
+    systemd counts a timer's next elapse from its last one: a timer moved from second
+    59 to second 0 would fire at once for the second 0 just gone. So the floor's
+    timers are stopped while they change and started again without a stamp (no
+    Persistent=), counting from their start; moved back to second 59 they count from
+    the floor's last elapse, at second 0, and need no restart."""
+    if on:
+        machine.run(["systemctl", "stop", *timers])
     for unit, text in FLOOR_DROPINS.items():
         path = f"/run/systemd/system/{unit}.d/zz-bench-floor.conf"
         if on:
@@ -109,6 +116,8 @@ def set_floor(machine, url, on):
         else:
             machine.run(["rm", "-f", path])
     machine.run(["systemctl", "daemon-reload"])
+    if on:
+        machine.run(["systemctl", "start", *timers])
 
 
 def lags_of(calls, boundary):
@@ -151,7 +160,7 @@ def measure(minutes, deb, rootfs):
         for k in range(2 * minutes):
             boundary = first + 60 * k
             h.sleep_until(boundary - 25)  # every run of the minute before is over
-            set_floor(machine, standin.url, on=k % 2 == 1)
+            set_floor(machine, standin.url, timers, on=k % 2 == 1)
             (floor if k % 2 else ours).append(boundary)
         h.sleep_until(first + 60 * 2 * minutes - 25)
         calls = standin.calls()
