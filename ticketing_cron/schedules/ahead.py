@@ -29,6 +29,7 @@ Pure: no I/O.
 
 from ticketing_cron.config.keys import TIMER_LEAD_S
 from ticketing_cron.schedules import match
+from ticketing_cron.schedules.cron import runs
 
 LEAD_S = TIMER_LEAD_S  # the run's side of the lead is run/slot.py
 # Minutes of the hour at which a zone's clock may change; 0 is refused by the rules.
@@ -136,13 +137,4 @@ def render(numbers, high):
         step = ordered[1] - first
         if ordered == list(range(first, high + 1, step)) and step > 1:
             return f"{first:02d}..{ordered[-1]:02d}/{step}"
-    items, start = [], 0
-    for i in range(1, len(ordered) + 1):
-        if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
-            run = ordered[start:i]
-            if len(run) >= 3:
-                items.append(f"{run[0]:02d}..{run[-1]:02d}")
-            else:
-                items.extend(f"{n:02d}" for n in run)
-            start = i
-    return ",".join(items)
+    return ",".join(f"{a:02d}" if a == b else f"{a:02d}..{b:02d}" for a, b in runs(ordered))
