@@ -81,12 +81,16 @@ def cut(box, api, hook):
     api.control(hang=True)
     hook.hold()
     m.run(["systemctl", "daemon-reload"])  # the generator makes the second job's timer
+    b0 = next_boundary()
+    # The timers start only once the first tick they can see is B0's (a second ahead of
+    # it), and far enough off for both to have started: a tick before B0 would fail the
+    # second job and send its alert before the moment this module cuts the power in.
+    if b0 - TICK_LEAD_S - time.time() < 5:
+        sleep_until(b0 - TICK_LEAD_S + 0.5)
+        b0 += 60
     m.run(["systemctl", "enable", "--now", TIMER])
     m.run(["systemctl", "start", "timers.target"])
-    b0 = next_boundary()
-    # Too close (the tick is a second ahead of it) to be sure both timers were started.
-    if b0 - TICK_LEAD_S - time.time() < 3:
-        b0 += 60
+    assert b0 - TICK_LEAD_S - time.time() > 1, "the timers took too long to start"
     wait_for(lambda: [c for c in api.calls() if c["scheduled_at"] == iso(b0)], b0 - time.time()
              + 30, "the SLA check's run at B0 to call the app")
     wait_posts(hook, SECOND, 1)
