@@ -25,7 +25,8 @@ from pathlib import Path
 
 from alert_support import (HOOK_PATH, MAIL_ADDRESS, MAIL_USER, AlertBox, Hook,
                            postfix_answers)
-from harness import FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, boot_with_package, wait_for
+from harness import (FAILURE_UNIT, RECOVERY_UNIT, TIMER, UNIT, boot_with_package, report,
+                     wait_for)
 
 CONFIG = "/etc/ticketing-cron/config.toml"
 SECRET = "/etc/ticketing-cron/cron-secret"
@@ -38,6 +39,8 @@ FAKE_CLOCK_DROPINS = ("/run/systemd/system/ticketing-cron.service.d",
 # now and then with EINVAL (sd-bus), and what they do does not depend on the time.
 SKIP_CMDS = "systemctl,sendmail,postdrop,journalctl"
 HELD_TIMER = "/run/systemd/system/ticketing-cron.timer.d/zz-held.conf"
+# Seconds of uptime beyond a fake clock's offset (see FaultBox.set_offset).
+UPTIME_MARGIN_S = 60
 
 __all__ = ["FaultBox", "Hook", "HOOK_PATH", "MAIL_ADDRESS", "config_text", "iso_slot",
            "slot_of", "FAILURE_UNIT", "RECOVERY_UNIT", "TIMER", "UNIT"]
@@ -140,6 +143,24 @@ class FaultBox(AlertBox):
         ``seconds`` (whole) ahead of the real clock, or behind it: a step of the clock."""
         self.machine.write(FAKE_CLOCK_FILE, f"{int(seconds):+d}\n")
 
+    def step_to(self, epoch):
+        """Step the faked clocks so that they read ``epoch`` now (set_offset).
+
+        libfaketime 0.9.10 takes its offset off every absolute timerfd expiry, those on
+        CLOCK_MONOTONIC too, whatever FAKETIME_DONT_FAKE_MONOTONIC says; once the offset
+        exceeds the kernel's uptime the expiry is negative and journald's event loop
+        ends with EINVAL. So on a machine booted less than that ago, wait first (the
+        offset is taken after the wait: the clocks still read ``epoch``)."""
+        def short_enough():
+            return epoch - time.time() + UPTIME_MARGIN_S < uptime()
+        if not short_enough():
+            waited = time.monotonic()
+            wait_for(short_enough, epoch - time.time() + UPTIME_MARGIN_S, "the kernel's "
+                     f"uptime to pass the fake clock's offset by {UPTIME_MARGIN_S} s")
+            report(f"fake clock: waited {time.monotonic() - waited:.0f} s for the uptime to "
+                   f"pass the offset (libfaketime and timerfd)")
+        self.set_offset(epoch - int(time.time()))
+
     def fake_journald(self):
         """journald's clock follows FAKE_CLOCK_FILE too (only CLOCK_REALTIME: its event
         loop's timers run on the monotonic clock), so that its records are stamped with
@@ -209,3 +230,8 @@ def wait_handlers_idle(machine, timeout=60):
                           check=False).stdout
         return not out.strip()
     wait_for(idle, timeout, "the alert handlers to finish", interval=0.2)
+
+
+def uptime():
+    """Seconds since the kernel booted (the containers share it): /proc/uptime."""
+    return float(Path("/proc/uptime").read_text().split()[0])

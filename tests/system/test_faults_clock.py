@@ -43,22 +43,28 @@ def box(workdir, base_rootfs, deb, secret, hook):
     box.fake_clock()
     box.set_offset(0)
     box.fake_journald()
-    box.minute = (int(time.time()) // 60 + 1) * 60
+    box.minute = time.time()  # the latest moment used, fake or real
     yield box
     box.machine.discard()
     api.stop()
 
 
-def first_minute(box):
-    """A fake minute boundary after every one the tests before used."""
-    box.minute = max(box.minute + 600, (int(time.time()) // 60 + 2) * 60)
-    return box.minute
+def first_minute(box, span):
+    """A fake minute boundary M for a test that steps the clock up to ``span`` seconds past
+    it: a minute after every moment the tests before used, and after the real clock's
+    current minute (whose slot the set-up's runs may have taken). Fake times stay close
+    to the real one: journald's clock is faked, and FaultBox.set_offset waits on a machine
+    up for less than the offset."""
+    start = max(box.minute + 60, time.time() + 60)
+    minute = (int(start) // 60 + 1) * 60
+    box.minute = minute + span
+    return minute
 
 
 def run_at(box, epoch, expect_ok=True):
     """Step the clock so that it reads ``epoch`` now, and start the run as the timer
     would; returns alert_support's Run."""
-    box.set_offset(epoch - int(time.time()))
+    box.step_to(epoch)
     return box.good_run() if expect_ok else box.failed_run()
 
 
@@ -83,7 +89,7 @@ def one_key_per_slot(found):
 
 
 def test_a_step_forward_over_minutes_runs_the_latest_once_as_a_catch_up(box):
-    m = first_minute(box)
+    m = first_minute(box, 185)
     posts_before = len(box.hook.posts())
     run_at(box, m)
     # At m+20 the clock steps forward 150 s: the timer's next elapse (m+60) is in the
@@ -106,7 +112,7 @@ def test_a_step_forward_over_minutes_runs_the_latest_once_as_a_catch_up(box):
 
 
 def test_a_step_back_over_a_boundary_repeats_the_slot_with_its_key(box):
-    m = first_minute(box)
+    m = first_minute(box, 65)
     posts_before = len(box.hook.posts())
     first = run_at(box, m)
     # At m+30 the clock steps back 60 s. status meanwhile: the last run is in its future.
@@ -130,7 +136,7 @@ def test_a_step_back_over_a_boundary_repeats_the_slot_with_its_key(box):
 
 
 def test_a_step_back_by_an_hour_in_an_outage_neither_delays_nor_confuses_alerts(box):
-    m = first_minute(box)
+    m = first_minute(box, 0)
     back = m - 3600
     after = [back + 60, back + 120, back + 180]
     box.script({s: DOWN for s in [m, *after]})
