@@ -154,7 +154,7 @@ path = "/x"
 schedul = "@daily"
 """)
     assert done.returncode == 0 and done.stderr == ""
-    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
+    assert files == job_files("good", config, ["*-*-* *:00..55/5:00 UTC"], 53,
                                ["*-*-* *:04..59/5:59 UTC"])
     prefix = "<4>ticketing-cron-generator: "
     assert all(line.startswith(prefix) for line in kmsg)
@@ -203,11 +203,11 @@ schedule = "@reboot"
 @pytest.mark.parametrize("extra,timer,service", [
     # Another schedule: both drop-ins on the packaged units, the timer one second ahead;
     # nothing enabled.
-    ('schedule = "*/5 * * * *"\n', ["*-*-* *:00/5:00 UTC"], 53),
+    ('schedule = "*/5 * * * *"\n', ["*-*-* *:00..55/5:00 UTC"], 53),
     # The packaged schedule in another zone is the same minutes: nothing at all.
     ('schedule = "* * * * *"\ntimezone = "Asia/Kolkata"\n', None, None),
     # A longer deadline than ticketing-cron.service's 58 s covers, with room for it.
-    ('schedule = "*/5 * * * *"\ndeadline = 240\n', ["*-*-* *:00/5:00 UTC"], 243),
+    ('schedule = "*/5 * * * *"\ndeadline = 240\n', ["*-*-* *:00..55/5:00 UTC"], 243),
 ])
 def test_sla_check_gets_drop_ins_only_when_it_departs_from_the_packaged_units(
         tmp_path, extra, timer, service):
@@ -241,7 +241,7 @@ schedule = "*/5 * * * *"
 """, blocked=["ticketing-cron@broken.timer.d"])
     assert done.returncode == 0 and done.stderr == ""
     files.pop("ticketing-cron@broken.timer.d")
-    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
+    assert files == job_files("good", config, ["*-*-* *:00..55/5:00 UTC"], 53,
                                ["*-*-* *:04..59/5:59 UTC"])
     assert len(kmsg) == 1
     assert kmsg[0].startswith("<4>ticketing-cron-generator: [jobs.broken] skipped: cannot "
@@ -263,7 +263,7 @@ path = "/api/cron/good"
 schedule = "*/5 * * * *"
 """)
     assert done.returncode == 0 and done.stderr == ""
-    assert files == job_files("good", config, ["*-*-* *:00/5:00 UTC"], 53,
+    assert files == job_files("good", config, ["*-*-* *:00..55/5:00 UTC"], 53,
                                ["*-*-* *:04..59/5:59 UTC"])
     assert len(kmsg) == 1 and f"[jobs.{long_name[:60]}" in kmsg[0]
     assert "at most 64 characters" in kmsg[0]

@@ -29,7 +29,7 @@ Pure: no I/O.
 
 from ticketing_cron.config.keys import TIMER_LEAD_S
 from ticketing_cron.schedules import match
-from ticketing_cron.schedules.cron import runs
+from ticketing_cron.schedules.cron import HOUR, MINUTE, numbers
 
 LEAD_S = TIMER_LEAD_S  # the run's side of the lead is run/slot.py
 # Minutes of the hour at which a zone's clock may change; 0 is refused by the rules.
@@ -110,31 +110,10 @@ def skips_its_start(text, high):
 
 
 def hour_list(hours):
-    """A set of hours in systemd's syntax (see render)."""
-    return render(hours, 23)
+    """A set of hours in systemd's syntax (see cron.numbers)."""
+    return numbers(hours, HOUR)
 
 
 def minute_list(minutes):
-    """A set of minutes in systemd's syntax (see render)."""
-    return render(minutes, 59)
-
-
-def render(numbers, high):
-    """Numbers from 0 to ``high`` as one systemd calendar component.
-
-    Args:
-        numbers: a non-empty iterable of ints within 0..high.
-    Returns:
-        "*" for all of them; "aa..bb/s" for every s-th from aa to the end (bounded:
-        see skips_its_start); otherwise a comma list of two-digit numbers and "aa..bb"
-        runs of three or more.
-    """
-    ordered = sorted(set(numbers))
-    if len(ordered) == high + 1:
-        return "*"
-    first = ordered[0]
-    if len(ordered) >= 3:
-        step = ordered[1] - first
-        if ordered == list(range(first, high + 1, step)) and step > 1:
-            return f"{first:02d}..{ordered[-1]:02d}/{step}"
-    return ",".join(f"{a:02d}" if a == b else f"{a:02d}..{b:02d}" for a, b in runs(ordered))
+    """A set of minutes in systemd's syntax (see cron.numbers)."""
+    return numbers(minutes, MINUTE)

@@ -174,14 +174,24 @@ def value(text, spec, field_text):
 
 
 def numbers(values, spec):
-    """A set of numbers in systemd syntax: "*", "00/5", or a list with a..b runs."""
-    ordered = sorted(values)
+    """A set of numbers as one systemd calendar component.
+
+    Args:
+        values: a non-empty iterable of ints within spec's bounds.
+        spec: the component's Field.
+    Returns:
+        "*" for all of them; "aa..bb/s" for every s-th from aa to bb, three or more;
+        otherwise a comma list of two-digit numbers and "aa..bb" runs of three or more.
+        A repetition is always bounded: systemd 252 carries an open-ended one ("00/7")
+        past the end of its field wrongly (23:56 -> 00:07, the 29th -> the 8th).
+    """
+    ordered = sorted(set(values))
     if ordered == list(range(spec.low, spec.high + 1)):
         return "*"
     if len(ordered) > 2:
-        start, step = ordered[0], ordered[1] - ordered[0]
-        if step > 1 and ordered == list(range(start, spec.high + 1, step)):
-            return f"{start:02d}/{step}"
+        first, step = ordered[0], ordered[1] - ordered[0]
+        if step > 1 and ordered == list(range(first, ordered[-1] + 1, step)):
+            return f"{first:02d}..{ordered[-1]:02d}/{step}"
     return ",".join(f"{a:02d}" if a == b else f"{a:02d}..{b:02d}" for a, b in runs(ordered))
 
 

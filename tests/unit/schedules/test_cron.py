@@ -11,7 +11,7 @@ import pytest
 from .cron_oracle import next_times
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import calendar
-from ticketing_cron.schedules.cron import is_cron_line, translate
+from ticketing_cron.schedules.cron import HOUR, MINUTE, is_cron_line, numbers, translate
 from ticketing_cron.schedules.plan import oncalendar_lines
 
 BASE = datetime.datetime(2026, 3, 27, 22, 58, 30, tzinfo=datetime.timezone.utc)
@@ -19,20 +19,26 @@ BASE = datetime.datetime(2026, 3, 27, 22, 58, 30, tzinfo=datetime.timezone.utc)
 # (cron line, the OnCalendar= values it becomes)
 TABLE = [
     ("* * * * *", ["*-*-* *:*:00"]),
-    ("*/5 * * * *", ["*-*-* *:00/5:00"]),
+    ("*/5 * * * *", ["*-*-* *:00..55/5:00"]),
+    # systemd 252 carries an open-ended "00/7" wrongly past 23:56 (to 00:07) and past the
+    # 29th of a long month (to the 8th): every repetition is bounded.
+    ("*/7 * * * *", ["*-*-* *:00..56/7:00"]),
+    ("0 */7 * * *", ["*-*-* 00..21/7:00:00"]),
+    ("0 0 */7 * *", ["*-*-01..29/7 00:00:00"]),
+    ("0 0 1 */5 *", ["*-01..11/5-01 00:00:00"]),
     ("0 * * * *", ["*-*-* *:00:00"]),
     ("0 9 * * 1-5", ["Mon..Fri *-*-* 09:00:00"]),
     ("30 9 * * mon-fri", ["Mon..Fri *-*-* 09:30:00"]),
     ("0 7 * * MON,WED,FRI", ["Mon,Wed,Fri *-*-* 07:00:00"]),
-    ("10-30/5 * * * *", ["*-*-* *:10,15,20,25,30:00"]),
-    ("0 8-18/2 * * *", ["*-*-* 08,10,12,14,16,18:00:00"]),
+    ("10-30/5 * * * *", ["*-*-* *:10..30/5:00"]),
+    ("0 8-18/2 * * *", ["*-*-* 08..18/2:00:00"]),
     ("0 0 * * 0", ["Sun *-*-* 00:00:00"]),
     ("0 0 * * 7", ["Sun *-*-* 00:00:00"]),
     ("0 0 * * 5-7", ["Fri..Sun *-*-* 00:00:00"]),
     ("0 0 * * sat,sun", ["Sat,Sun *-*-* 00:00:00"]),
     ("0 0 1,15 * 5", ["Fri *-*-* 00:00:00", "*-*-01,15 00:00:00"]),
     ("30 4 1-7 * mon", ["Mon *-*-* 04:30:00", "*-*-01..07 04:30:00"]),
-    ("0 12 */2 * mon", ["Mon *-*-01/2 12:00:00"]),
+    ("0 12 */2 * mon", ["Mon *-*-01..31/2 12:00:00"]),
     ("0 0 13 * */3", ["Wed,Sat,Sun *-*-13 00:00:00"]),
     ("15 3 * jan,jul *", ["*-01,07-* 03:15:00"]),
     ("0 0 1 jan-mar,oct *", ["*-01..03,10-01 00:00:00"]),
@@ -41,8 +47,8 @@ TABLE = [
     ("59 23 31 12 *", ["*-12-31 23:59:00"]),
     ("0 0 29 2 *", ["*-02-29 00:00:00"]),
     ("30 * * * * *", ["*-*-* *:*:30"]),
-    ("*/15 * * * * *", ["*-*-* *:*:00/15"]),
-    ("0 */10 9-17 * * 1-5", ["Mon..Fri *-*-* 09..17:00/10:00"]),
+    ("*/15 * * * * *", ["*-*-* *:*:00..45/15"]),
+    ("0 */10 9-17 * * 1-5", ["Mon..Fri *-*-* 09..17:00..50/10:00"]),
     ("@hourly", ["*-*-* *:00:00"]),
     ("@daily", ["*-*-* 00:00:00"]),
     ("@midnight", ["*-*-* 00:00:00"]),
@@ -79,6 +85,27 @@ def test_systemd_runs_the_translation_when_cron_would(line, expected, systemd_el
     # Two expressions: their union is complete only up to the earlier one's last elapse.
     assert merged == oracle[:len(merged)]
     assert len(merged) >= 25
+
+
+@pytest.mark.parametrize("values,spec,text", [
+    (range(60), MINUTE, "*"),
+    (range(24), HOUR, "*"),
+    ([5], MINUTE, "05"),
+    ([4, 34], MINUTE, "04,34"),
+    ([1, 2], HOUR, "01,02"),
+    ([8, 9, 10, 11], HOUR, "08..11"),
+    ([1, 2, 3, 7, 9, 10], MINUTE, "01..03,07,09,10"),
+    (range(4, 60, 5), MINUTE, "04..59/5"),
+    (range(1, 24, 2), HOUR, "01..23/2"),
+    (range(0, 24, 2), HOUR, "00..22/2"),
+    (range(3, 60, 20), MINUTE, "03..43/20"),
+    ([4, 9, 14], MINUTE, "04..14/5"),
+    ([59, 14, 29, 44], MINUTE, "14..59/15"),
+    # Not one step apart: a list.
+    ([4, 9, 15], MINUTE, "04,09,15"),
+])
+def test_sets_are_written_as_systemd_reads_them(values, spec, text):
+    assert numbers(values, spec) == text
 
 
 def test_dom_dow_or_really_differs_from_and():
