@@ -96,3 +96,30 @@ def test_stale_units_ask_for_daemon_reload(cli, tmp_path):
     assert result.stderr.splitlines() == [
         f"ticketing-cron: warning: the timers systemd runs differ from {cli.config_path} "
         f"(ticketing-cron@daily-digest.timer); run systemctl daemon-reload"]
+
+
+def test_an_open_ended_repetition_systemd_misreads_gets_its_bounded_form(cli):
+    cli.configure("https://tickets.acme.test", rest=JOBS + """
+[jobs.sevens]
+path = "/api/cron/sevens"
+schedule = "*:00/7"
+
+[jobs.fives]
+path = "/api/cron/fives"
+schedule = "*:00/5"
+
+[jobs.bounded]
+path = "/api/cron/bounded"
+schedule = "*:00..56/7"
+
+[jobs.cron-sevens]
+path = "/api/cron/cron-sevens"
+schedule = "*/7 * * * *"
+""")
+    result = run_check(cli, {"TICKETING_CRON_GENERATOR_DIR": "/nonexistent"})
+    assert result.status == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "open-ended" in line]
+    assert warned == [
+        "ticketing-cron: warning: jobs.sevens.schedule: systemd 252 skips runs of an "
+        "open-ended repetition past the end of its field (\"*:00/7\" runs at 00:07 after "
+        "23:56, not 00:00); write '00/7' as '00..56/7'"], result.stderr

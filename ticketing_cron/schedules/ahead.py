@@ -109,6 +109,38 @@ def skips_its_start(text, high):
     return False
 
 
+def bounded_forms(normalized):
+    """The open-ended repetitions of an expression that systemd 252 evaluates wrongly
+    (skips_its_start), each with the bounded form that names the same values.
+
+    Args:
+        normalized: one calendar expression in systemd's normal form, with its zone
+            ("*-*-* *:00/7:00 UTC").
+    Returns:
+        A list of (written, bounded) pairs, such as [("00/7", "00..56/7")]; [] when there
+        is none or the text is not in normal form.
+    Raises:
+        Nothing.
+    """
+    words = normalized.split()
+    if len(words) not in (3, 4):
+        return []
+    date, clock = words[-3], words[-2]
+    fields = clock.split(":")
+    parts = [] if "~" in date else [(date.rpartition("-")[2], 1, 31)]
+    if len(fields) == 3:
+        parts += [(fields[0], 0, 23), (fields[1], 0, 59), (fields[2], 0, 59)]
+    found = []
+    for text, low, high in parts:
+        for item in text.split(","):
+            if skips_its_start(item, high):
+                start, _, step = item.partition("/")
+                first = low if start == "*" else int(start)
+                last = first + (high - first) // int(step) * int(step)
+                found.append((item, f"{first:02d}..{last:02d}/{step}"))
+    return found
+
+
 def hour_list(hours):
     """A set of hours in systemd's syntax (see cron.numbers)."""
     return numbers(hours, HOUR)

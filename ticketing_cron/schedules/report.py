@@ -8,6 +8,7 @@ from ticketing_cron.config.load import each_job, read_toml
 from ticketing_cron.config.validate import Config, table, validate_api
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import generator
+from ticketing_cron.schedules.ahead import bounded_forms
 from ticketing_cron.schedules.match import unevaluated
 from ticketing_cron.schedules.plan import plan_jobs
 
@@ -45,6 +46,13 @@ def report_schedules(config, out, err, environ=os.environ):
             out.write(f"schedule {job.name}: {job.schedule!r} -> "
                       f"{' | '.join(plan.normalized)} ({unit}, TimeoutStartSec="
                       f"{timeout}s{either}); next: {runs or 'never'}\n")
+            misread = [pair for line in plan.normalized for pair in bounded_forms(line)]
+            if misread:
+                forms = ", ".join(f"{a!r} as {b!r}" for a, b in misread)
+                err.write(f"ticketing-cron: warning: jobs.{job.name}.schedule: systemd "
+                          f"252 skips runs of an open-ended repetition past the end of its "
+                          f"field (\"*:00/7\" runs at 00:07 after 23:56, not 00:00); write "
+                          f"{forms}\n")
             why = unevaluated(job.schedule)
             if why:
                 err.write(f"ticketing-cron: warning: jobs.{job.name}.schedule: the run cannot "

@@ -5,7 +5,7 @@ Exactness against systemd's own calendar is tests/integration/test_ahead_exact.p
 
 import pytest
 
-from ticketing_cron.schedules.ahead import LEAD_S, ahead_lines
+from ticketing_cron.schedules.ahead import LEAD_S, ahead_lines, bounded_forms
 
 
 def test_the_lead_is_one_second():
@@ -110,3 +110,21 @@ def test_a_zone_that_keeps_its_offset_is_shifted_as_utc_is(normalized, ahead):
 def test_a_fixed_zone_still_needs_seconds_00_and_every_day_for_hour_0():
     assert ahead_lines("*-*-01 00:00:00 Asia/Kolkata", fixed=True) is None
     assert ahead_lines("*-*-* *:*:30 Asia/Kolkata", fixed=True) is None
+
+
+@pytest.mark.parametrize("normalized,forms", [
+    ("*-*-* *:00/7:00 UTC", [("00/7", "00..56/7")]),
+    ("*-*-* 02/5:30:00 Europe/Berlin", [("02/5", "02..22/5")]),
+    ("*-*-01/7 03:00:00 UTC", [("01/7", "01..29/7")]),
+    ("*-*-* *:*:00/7 UTC", [("00/7", "00..56/7")]),
+    ("*-*-* 00/7:00/7:00 UTC", [("00/7", "00..21/7"), ("00/7", "00..56/7")]),
+    # Wrapping onto its start, or bounded already: read right.
+    ("*-*-* *:00/5:00 UTC", []),
+    ("*-*-* *:05/7:00 UTC", []),
+    ("*-*-* *:00..56/7:00 UTC", []),
+    ("*-*-01/2 00:00:00 UTC", []),
+    ("*-*~01/7 00:00:00 UTC", []),
+    ("not a calendar", []),
+])
+def test_open_ended_repetitions_systemd_misreads_get_their_bounded_form(normalized, forms):
+    assert bounded_forms(normalized) == forms

@@ -11,6 +11,7 @@ import pytest
 from .cron_oracle import next_times
 from ticketing_cron.base.errors import CronError
 from ticketing_cron.schedules import calendar
+from ticketing_cron.schedules.ahead import bounded_forms
 from ticketing_cron.schedules.cron import HOUR, MINUTE, is_cron_line, numbers, translate
 from ticketing_cron.schedules.plan import oncalendar_lines
 
@@ -166,3 +167,23 @@ def test_time_zone_is_appended_to_every_line():
 def test_a_long_line_is_refused_before_any_work():
     with pytest.raises(CronError, match="longer than 200"):
         translate("1," * 150 + "2 * * * *")
+
+
+@pytest.mark.parametrize("open_ended,cron_line", [
+    ("*-*-* *:00/7:00", "*/7 * * * *"),
+    ("*-*-* 02/5:30:00", "30 2-23/5 * * *"),
+    ("*-*-01/7 03:00:00", "0 3 */7 * *"),
+    ("*-*-* *:*:00/7", "*/7 * * * * *"),
+])
+def test_systemd_misreads_what_check_warns_about_and_reads_its_bounded_form(open_ended,
+                                                                            cron_line):
+    """The forms ahead.bounded_forms names (and `check` warns about): systemd 252 skips
+    runs of the open-ended one past a field's end, and runs the bounded one as cron."""
+    (written, bounded), = bounded_forms(open_ended + " UTC")
+    fixed = open_ended.replace(written, bounded, 1)
+    base = datetime.datetime(2026, 12, 31, 23, 55, 30, tzinfo=datetime.timezone.utc)
+    results = calendar.analyze([open_ended + " UTC", fixed + " UTC"], 60, base)
+    theirs, ours = (list(calendar.merged_elapses([results[e + " UTC"]]))
+                    for e in (open_ended, fixed))
+    assert ours == next_times(cron_line, base, 60)
+    assert theirs != ours
