@@ -99,14 +99,20 @@ def skips_its_start(text, high):
     not the schedule's, and a shift would not match them. Unparsable text: False."""
     for item in text.split(","):
         start, slash, step = item.partition("/")
-        if not slash or ".." in start or not step.isdigit() or int(step) == 0:
+        if not slash or ".." in start or not decimal(step) or int(step) == 0:
             continue
-        first = 0 if start == "*" else int(start) if start.isdigit() else None
+        first = 0 if start == "*" else int(start) if decimal(start) else None
         if first is not None and first <= high:
             last = first + (high - first) // int(step) * int(step)
             if last + int(step) - (high + 1) > first:
                 return True
     return False
+
+
+def decimal(text):
+    """True for a plain ASCII decimal number of at most four digits ("²" is a digit to
+    str.isdigit but not to int)."""
+    return text.isascii() and text.isdigit() and len(text) <= 4
 
 
 def bounded_forms(normalized):

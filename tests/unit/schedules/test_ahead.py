@@ -128,3 +128,13 @@ def test_a_fixed_zone_still_needs_seconds_00_and_every_day_for_hour_0():
 ])
 def test_open_ended_repetitions_systemd_misreads_get_their_bounded_form(normalized, forms):
     assert bounded_forms(normalized) == forms
+
+
+@pytest.mark.parametrize("hostile", [
+    "*-*-* *:²/7:00 UTC", "*-*-* *:00/²:00 UTC", "*-*-* *:00/0:00 UTC",
+    "*-*-* *:00/99999999999999999999:00 UTC", "*-*-* *:/7:00 UTC", "*-*-* *:00/:00 UTC",
+    "*-*-* *:99/7:00 UTC", "*-*-0x1/7 00:00:00 UTC",
+])
+def test_text_systemd_would_not_print_is_no_repetition_and_raises_nothing(hostile):
+    assert bounded_forms(hostile) == []
+    assert ahead_lines(hostile) is None
