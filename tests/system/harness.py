@@ -408,11 +408,25 @@ class Machine:
         """Make sure no tick comes in the next `needed` seconds: if the next minute's
         tick (a second before it) is nearer, or under way, wait until its run is over."""
         boundary = next_boundary()
-        if boundary - TICK_LEAD_S - time.time() < needed:
+        elapse = boundary - TICK_LEAD_S
+        if elapse - time.time() < needed:
             sleep_until(boundary + 0.5)
-            wait_for(lambda: (self.last_trigger() or 0) >= boundary - TICK_LEAD_S - 0.01,
-                     15, f"the tick for {boundary}")
+            # A timer started after the elapse (a package installed in that second)
+            # first elapses a minute later: then there is no tick to wait for.
+            started = self.timer_started()
+            if started is not None and started < elapse - 0.01:
+                wait_for(lambda: (self.last_trigger() or 0) >= elapse - 0.01, 15,
+                         f"the tick for {boundary}")
             self.wait_idle()
+
+    def timer_started(self):
+        """When the timer last became active (unix seconds), or None while it is not."""
+        props = self.show(TIMER, "ActiveState", "ActiveEnterTimestamp",
+                          "ActiveEnterTimestampMonotonic")
+        if props["ActiveState"] != "active":
+            return None
+        return parse_timestamp(props["ActiveEnterTimestamp"],
+                               props["ActiveEnterTimestampMonotonic"])
 
     def journal(self, *args):
         """journalctl -o json with the given matches/options, as a list of dicts."""
