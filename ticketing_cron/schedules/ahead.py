@@ -97,16 +97,23 @@ def skips_its_start(text, high):
     last + step, beyond the start value, and at local midnight (the first of the month)
     the start is skipped (23:56 -> 00:07 for "*:00/7"). The job's own elapses are then
     not the schedule's, and a shift would not match them. Unparsable text: False."""
-    for item in text.split(","):
-        start, slash, step = item.partition("/")
-        if not slash or ".." in start or not decimal(step) or int(step) == 0:
-            continue
-        first = 0 if start == "*" else int(start) if decimal(start) else None
-        if first is not None and first <= high:
-            last = first + (high - first) // int(step) * int(step)
-            if last + int(step) - (high + 1) > first:
-                return True
-    return False
+    return any(bounded_form(item, 0, high) for item in text.split(","))
+
+
+def bounded_form(item, low, high):
+    """The bounded form ("00..56/7") of one open-ended repetition ("00/7") of a component
+    from ``low`` to ``high`` that systemd 252 misreads (see skips_its_start); None when
+    ``item`` is no such repetition, or is not plain numbers."""
+    start, slash, step = item.partition("/")
+    if not slash or ".." in start or not decimal(step) or int(step) == 0:
+        return None
+    first = low if start == "*" else int(start) if decimal(start) else None
+    if first is None or first > high:
+        return None
+    last = first + (high - first) // int(step) * int(step)
+    if last + int(step) - (high + 1) <= first:
+        return None
+    return f"{first:02d}..{last:02d}/{step}"
 
 
 def decimal(text):
@@ -136,15 +143,8 @@ def bounded_forms(normalized):
     parts = [] if "~" in date else [(date.rpartition("-")[2], 1, 31)]
     if len(fields) == 3:
         parts += [(fields[0], 0, 23), (fields[1], 0, 59), (fields[2], 0, 59)]
-    found = []
-    for text, low, high in parts:
-        for item in text.split(","):
-            if skips_its_start(item, high):
-                start, _, step = item.partition("/")
-                first = low if start == "*" else int(start)
-                last = first + (high - first) // int(step) * int(step)
-                found.append((item, f"{first:02d}..{last:02d}/{step}"))
-    return found
+    return [(item, bounded) for text, low, high in parts for item in text.split(",")
+            if (bounded := bounded_form(item, low, high))]
 
 
 def hour_list(hours):
