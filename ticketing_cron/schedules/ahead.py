@@ -105,21 +105,15 @@ def bounded_form(item, low, high):
     from ``low`` to ``high`` that systemd 252 misreads (see skips_its_start); None when
     ``item`` is no such repetition, or is not plain numbers."""
     start, slash, step = item.partition("/")
-    if not slash or ".." in start or not decimal(step) or int(step) == 0:
+    if not slash or ".." in start or not match.decimal(step) or int(step) == 0:
         return None
-    first = low if start == "*" else int(start) if decimal(start) else None
+    first = low if start == "*" else int(start) if match.decimal(start) else None
     if first is None or first > high:
         return None
     last = first + (high - first) // int(step) * int(step)
     if last + int(step) - (high + 1) <= first:
         return None
     return f"{first:02d}..{last:02d}/{step}"
-
-
-def decimal(text):
-    """True for a plain ASCII decimal number of at most four digits ("²" is a digit to
-    str.isdigit but not to int)."""
-    return text.isascii() and text.isdigit() and len(text) <= 4
 
 
 def bounded_forms(normalized):

@@ -139,12 +139,18 @@ def values(text, low, high):
 
 def number(text, low, high):
     """A plain decimal number within [low, high]; Unsupported otherwise."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 4:
+    if not decimal(text):
         raise Unsupported(f"{text!r} is not a whole number")
     value = int(text)
     if not low <= value <= high:
         raise Unsupported(f"{value} is out of range {low}..{high}")
     return value
+
+
+def decimal(text):
+    """True for a plain ASCII decimal number of at most four digits ("²" is a digit to
+    str.isdigit but not to int)."""
+    return text.isascii() and text.isdigit() and len(text) <= 4
 
 
 def latest_due(specs, tz, now):
